@@ -1,0 +1,68 @@
+# africare-data: the two commands a newcomer needs are `make lab` and `make test`.
+# Both create .venv and install the project into it; nothing else has to be on the machine but Python.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# A PostgreSQL the CI machine runs beside the embedded one; the suite also runs against it if it answers.
+EXTERNAL_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+MESSAGE ?=
+LINTED := africare_data tests alembic benchmarks
+
+.PHONY: install lab test lint typecheck pytest pytest-external migrate migrate-up db-start db-stop clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make lab: embedded PostgreSQL, migrations, demo data, JupyterLab on notebooks/.
+lab: install
+	$(BIN)/africare-data db start
+	$(BIN)/africare-data db upgrade
+	$(BIN)/jupyter lab notebooks/
+
+## make test: lint, strict typing, and the whole suite (embedded server, then 127.0.0.1:5432 if up).
+test: install lint typecheck pytest pytest-external
+
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+typecheck: install
+	$(BIN)/mypy --strict africare_data
+
+pytest: install
+	$(BIN)/pytest
+
+pytest-external: install
+	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then \
+		echo "PostgreSQL answers at 127.0.0.1:5432: running the suite against it too"; \
+		AFRICARE_TEST_DATABASE_URL=$(EXTERNAL_TEST_URL) $(BIN)/pytest; \
+	else \
+		echo "No PostgreSQL at 127.0.0.1:5432: external run skipped"; \
+	fi
+
+## make migrate MESSAGE="add x": autogenerate a revision from the models.
+migrate: install
+	@test -n "$(MESSAGE)" || (echo 'usage: make migrate MESSAGE="what changed"' >&2; exit 2)
+	$(BIN)/alembic upgrade head
+	$(BIN)/alembic revision --autogenerate -m "$(MESSAGE)"
+
+## make migrate-up: apply every migration (alembic upgrade head).
+migrate-up: install
+	$(BIN)/alembic upgrade head
+
+db-start: install
+	$(BIN)/africare-data db start
+
+db-stop: install
+	$(BIN)/africare-data db stop
+
+clean:
+	-$(BIN)/africare-data db stop
+	rm -rf $(VENV) .africare .pytest_cache .mypy_cache .ruff_cache

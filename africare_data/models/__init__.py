@@ -1,0 +1,8 @@
+"""ORM models, one module per aggregate; importing this package completes ``Base.metadata``."""
+
+from africare_data.models.base import Base
+from africare_data.models.booking import Booking, BookingStatus, EventType
+from africare_data.models.example import Example
+from africare_data.models.user import Post, User
+
+__all__ = ["Base", "Booking", "BookingStatus", "EventType", "Example", "Post", "User"]

@@ -1,0 +1,102 @@
+"""Bookings: ``EventType``, ``BookingStatus`` and ``Booking``.
+
+Practitioners and patients live in other services, so their ids are plain indexed integers, not
+foreign keys. Two rules are enforced by PostgreSQL itself, so they hold for every writer, concurrent
+or raw SQL:
+
+* ``ck_bookings_end_after_start``: ``end_time > start_time``;
+* ``ex_bookings_no_overlap``: no two non-cancelled bookings of one practitioner overlap. It is a
+  GiST exclusion constraint over ``int4range(practitioner_id, practitioner_id, '[]')``
+  (compared with ``=``) and ``tstzrange(start_time, end_time)`` (compared with ``&&``); ranges
+  have GiST operator classes in core PostgreSQL, so no ``btree_gist`` extension is needed.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from africare_data.models.base import Base
+
+__all__ = ["Booking", "BookingStatus", "EventType"]
+
+
+class BookingStatus(str, enum.Enum):  # noqa: UP042 (the seed's spelling)
+    """Lifecycle of a booking: pending -> confirmed, and either -> cancelled."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class EventType(Base):
+    """A kind of appointment (e.g. "Consultation, 30 min")."""
+
+    __tablename__ = "event_types"
+    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    def __repr__(self) -> str:
+        return f"EventType(id={self.id!r}, name={self.name!r})"
+
+
+booking_status_type = Enum(
+    BookingStatus,
+    name="booking_status",
+    values_callable=lambda statuses: [status.value for status in statuses],
+)
+
+
+class Booking(Base):
+    """An appointment of a patient with a practitioner."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="end_after_start"),
+        ExcludeConstraint(
+            (text("int4range(practitioner_id, practitioner_id, '[]')"), "="),
+            (text("tstzrange(start_time, end_time)"), "&&"),
+            name="ex_bookings_no_overlap",
+            using="gist",
+            where=text("status <> 'cancelled'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(Integer, index=True)
+    patient_id: Mapped[int] = mapped_column(Integer, index=True)
+    event_type_id: Mapped[int | None] = mapped_column(ForeignKey("event_types.id"))
+    start_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    end_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[BookingStatus] = mapped_column(
+        booking_status_type,
+        default=BookingStatus.PENDING,
+        server_default=BookingStatus.PENDING.value,
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), onupdate=func.now()
+    )
+
+    def __repr__(self) -> str:
+        return (
+            f"Booking(id={self.id!r}, practitioner_id={self.practitioner_id!r}, "
+            f"start_time={self.start_time!r}, status={self.status!r})"
+        )

@@ -1,0 +1,91 @@
+"""Shared fixtures: every test run gets its own migrated scratch database on a real PostgreSQL.
+
+The server is the embedded one by default, or the one named by ``AFRICARE_TEST_DATABASE_URL``
+(``make test`` also runs the suite against the CI machine's PostgreSQL at 127.0.0.1:5432). The
+scratch database is built by the Alembic migrations, never ``create_all``, so the tests see exactly
+the schema production gets; it is dropped at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from africare_data import migrations
+from africare_data.config import normalise_database_url
+from africare_data.database import make_engine, resolve_url, scratch_database
+from africare_data.models import Base
+
+TEST_URL_VARIABLE = "AFRICARE_TEST_DATABASE_URL"
+EXTERNAL_SERVER = os.environ.get(TEST_URL_VARIABLE) or None
+
+requires_embedded = pytest.mark.skipif(
+    EXTERNAL_SERVER is not None,
+    reason=f"tests the embedded server; {TEST_URL_VARIABLE} points the run at another one",
+)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> URL:
+    """A URL on the server under test (its default database)."""
+    if EXTERNAL_SERVER is not None:
+        return normalise_database_url(EXTERNAL_SERVER)
+    return resolve_url()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: URL) -> AsyncIterator[URL]:
+    """A scratch database for this run, migrated to head, dropped afterwards."""
+    async with scratch_database("pytest", url=server_url) as url:
+        migrating = make_engine(url)
+        try:
+            await migrations.upgrade(migrating)
+        finally:
+            await migrating.dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def db_engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
+    """The run's engine on the scratch database."""
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(db_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose every change, commits included, is rolled back after the test.
+
+    The session joins an outer transaction and turns its own commits into savepoints, so code that
+    calls ``commit()`` runs unchanged and the database is clean for the next test.
+    """
+    async with db_engine.connect() as connection:
+        transaction = await connection.begin()
+        db = AsyncSession(
+            bind=connection,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+        try:
+            yield db
+        finally:
+            await db.close()
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def committed_engine(db_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The run's engine for tests that must really commit (concurrency, separate sessions).
+
+    Every table is emptied afterwards, identities reset, so tests do not see each other's rows.
+    """
+    yield db_engine
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with db_engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
