@@ -42,7 +42,7 @@ pytest: install
 pytest-external: install
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then \
 		echo "PostgreSQL answers at 127.0.0.1:5432: running the suite against it too"; \
-		AFRICARE_TEST_DATABASE_URL=$(EXTERNAL_TEST_URL) $(BIN)/pytest; \
+		SQLALCHEMY_DATABASE_URI=$(EXTERNAL_TEST_URL) AFRICARE_TEST_DATABASE_URL=$(EXTERNAL_TEST_URL) $(BIN)/pytest; \
 	else \
 		echo "No PostgreSQL at 127.0.0.1:5432: external run skipped"; \
 	fi
