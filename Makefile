@@ -8,7 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 # A PostgreSQL the CI machine runs beside the embedded one; the suite also runs against it if it answers.
 EXTERNAL_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 MESSAGE ?=
-LINTED := africare_data tests alembic benchmarks
+LINTED := africare_data tests alembic $(wildcard benchmarks)
+# The curated notebooks run as tests: nbval re-executes each one in this venv's kernel and compares
+# the stored outputs (notebooks/conftest.py, notebooks/nbval_sanitize.cfg).
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
+# The demo data set `make lab` loads; africare_data.notebook.DEMO_BOOKINGS/DEMO_SEED must match.
+DEMO_BOOKINGS ?= 100000
+DEMO_SEED ?= 0
 
 .PHONY: install lab test lint typecheck pytest pytest-external migrate migrate-up db-start db-stop clean
 
@@ -24,7 +30,8 @@ install: $(STAMP)
 lab: install
 	$(BIN)/africare-data db start
 	$(BIN)/africare-data db upgrade
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/africare-data seed --bookings $(DEMO_BOOKINGS) --seed $(DEMO_SEED)
+	AFRICARE_NOTEBOOK_DATABASE=demo $(BIN)/jupyter lab notebooks/
 
 ## make test: lint, strict typing, and the whole suite (embedded server, then 127.0.0.1:5432 if up).
 test: install lint typecheck pytest pytest-external
@@ -38,11 +45,13 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+	$(BIN)/pytest $(NBVAL)
 
 pytest-external: install
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then \
 		echo "PostgreSQL answers at 127.0.0.1:5432: running the suite against it too"; \
-		SQLALCHEMY_DATABASE_URI=$(EXTERNAL_TEST_URL) AFRICARE_TEST_DATABASE_URL=$(EXTERNAL_TEST_URL) $(BIN)/pytest; \
+		SQLALCHEMY_DATABASE_URI=$(EXTERNAL_TEST_URL) AFRICARE_TEST_DATABASE_URL=$(EXTERNAL_TEST_URL) $(BIN)/pytest && \
+		SQLALCHEMY_DATABASE_URI=$(EXTERNAL_TEST_URL) $(BIN)/pytest $(NBVAL); \
 	else \
 		echo "No PostgreSQL at 127.0.0.1:5432: external run skipped"; \
 	fi
