@@ -1,17 +1,47 @@
-"""The toolkit's exception hierarchy.
+"""The toolkit's exception hierarchy, and the one place that translates database errors into it.
 
 Every error the toolkit raises on purpose derives from :class:`AfricareDataError`, so a caller can
 catch the whole family with one ``except`` and a notebook shows a message instead of a driver
 traceback.
+
+PostgreSQL enforces the rules that must hold under concurrency (no overlapping bookings, unique
+e-mail addresses, ...). When one fires, :func:`translate_integrity_errors` recognises it by its
+SQLSTATE and the constraint's stable name (see ``models.base.NAMING_CONVENTION``) and raises the
+matching domain error, so a raw ``IntegrityError`` never reaches a caller for a case we know.
+
+This module is a leaf: it imports nothing from the rest of the toolkit.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
 __all__ = [
     "AfricareDataError",
+    "BookingConflictError",
     "ConfigurationError",
+    "ConstraintViolationError",
+    "DuplicateEmailError",
     "EmbeddedServerError",
+    "InvalidBookingError",
+    "InvalidInputError",
+    "InvalidTransitionError",
+    "NotFoundError",
+    "UniqueViolationError",
+    "constraint_name",
+    "sqlstate",
+    "translate_integrity_errors",
 ]
+
+EXCLUSION_VIOLATION = "23P01"
+UNIQUE_VIOLATION = "23505"
+CHECK_VIOLATION = "23514"
+FOREIGN_KEY_VIOLATION = "23503"
 
 
 class AfricareDataError(Exception):
@@ -27,3 +57,168 @@ class EmbeddedServerError(AfricareDataError, RuntimeError):
 
     The message names the data directory and the server's log file, which says why.
     """
+
+
+class NotFoundError(AfricareDataError, LookupError):
+    """A row the caller named (directly or through a reference) does not exist."""
+
+    def __init__(self, entity: str, identifier: object = None, message: str | None = None):
+        self.entity = entity
+        self.identifier = identifier
+        if message is None:
+            message = (
+                f"{entity} not found"
+                if identifier is None
+                else f"{entity} with id {identifier!r} not found"
+            )
+        super().__init__(message)
+
+
+class InvalidInputError(AfricareDataError, ValueError):
+    """Input refused before anything was written; the message names the field and the reason."""
+
+
+class InvalidBookingError(InvalidInputError):
+    """Bad times or ids given for a booking (naive datetimes, end not after start, ...)."""
+
+
+class ConstraintViolationError(AfricareDataError):
+    """A database constraint refused a write; ``constraint`` names it when PostgreSQL did."""
+
+    def __init__(self, message: str, *, constraint: str | None = None):
+        self.constraint = constraint
+        super().__init__(message)
+
+
+class UniqueViolationError(ConstraintViolationError):
+    """A value that must be unique already exists."""
+
+
+class DuplicateEmailError(UniqueViolationError):
+    """A user with this e-mail address already exists."""
+
+    def __init__(self, email: str | None = None, *, constraint: str | None = "ix_users_email"):
+        self.email = email
+        subject = "this e-mail address" if email is None else f"e-mail address {email!r}"
+        super().__init__(f"a user with {subject} already exists", constraint=constraint)
+
+
+class BookingConflictError(ConstraintViolationError):
+    """The requested time overlaps a pending or confirmed booking of the same practitioner.
+
+    ``conflicting_booking_id``, ``conflicting_start`` and ``conflicting_end`` describe the booking
+    it collides with; they are ``None`` when that booking could not be identified (for instance
+    because it was cancelled in the meantime).
+    """
+
+    def __init__(
+        self,
+        conflicting_booking_id: int | None = None,
+        conflicting_start: datetime | None = None,
+        conflicting_end: datetime | None = None,
+        *,
+        practitioner_id: int | None = None,
+    ):
+        self.conflicting_booking_id = conflicting_booking_id
+        self.conflicting_start = conflicting_start
+        self.conflicting_end = conflicting_end
+        self.practitioner_id = practitioner_id
+        who = "the practitioner" if practitioner_id is None else f"practitioner {practitioner_id}"
+        if conflicting_booking_id is None:
+            message = f"the requested time overlaps an existing booking of {who}"
+        else:
+            message = (
+                f"the requested time overlaps booking {conflicting_booking_id} of {who} "
+                f"({_iso(conflicting_start)} to {_iso(conflicting_end)})"
+            )
+        super().__init__(message, constraint="ex_bookings_no_overlap")
+
+
+class InvalidTransitionError(AfricareDataError):
+    """A strict status change was asked for a booking whose status does not allow it."""
+
+    def __init__(self, booking_id: int, current: str, target: str):
+        self.booking_id = booking_id
+        self.current = current
+        self.target = target
+        super().__init__(f"booking {booking_id} is {current} and cannot become {target}")
+
+
+def _iso(moment: datetime | None) -> str:
+    return "?" if moment is None else moment.isoformat()
+
+
+def sqlstate(error: IntegrityError) -> str | None:
+    """The SQLSTATE of the driver error under ``error`` (asyncpg and psycopg both expose it)."""
+    for candidate in (error.orig, getattr(error.orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+_CONSTRAINT_IN_MESSAGE = re.compile(r'constraint "([^"]+)"')
+
+
+def constraint_name(error: IntegrityError) -> str | None:
+    """The name of the constraint (or unique index) that ``error`` reports, if any."""
+    cause = getattr(error.orig, "__cause__", None)
+    for candidate in (cause, error.orig):
+        name = getattr(candidate, "constraint_name", None)  # asyncpg
+        if isinstance(name, str):
+            return name
+        name = getattr(getattr(candidate, "diag", None), "constraint_name", None)  # psycopg
+        if isinstance(name, str):
+            return name
+    match = _CONSTRAINT_IN_MESSAGE.search(str(error.orig))
+    return match.group(1) if match else None
+
+
+# Check constraints whose violation means the caller's input was bad.
+_CHECK_MESSAGES: dict[str, tuple[type[InvalidInputError], str]] = {
+    "ck_bookings_end_after_start": (InvalidBookingError, "end_time must be after start_time"),
+    "ck_event_types_duration_positive": (
+        InvalidInputError,
+        "duration_minutes must be greater than 0",
+    ),
+}
+
+# Foreign keys whose violation means a referenced row is missing: constraint -> entity.
+_REFERENCED_ENTITIES: dict[str, str] = {
+    "fk_posts_author_id_users": "User",
+    "fk_bookings_event_type_id_event_types": "EventType",
+}
+
+
+def _translated(error: IntegrityError) -> AfricareDataError | None:
+    code, name = sqlstate(error), constraint_name(error)
+    if code == EXCLUSION_VIOLATION and name == "ex_bookings_no_overlap":
+        return BookingConflictError()
+    if code == UNIQUE_VIOLATION:
+        if name == "ix_users_email":
+            return DuplicateEmailError()
+        return UniqueViolationError(f"duplicate value refused by {name or 'a unique index'}")
+    if code == CHECK_VIOLATION and name in _CHECK_MESSAGES:
+        error_class, message = _CHECK_MESSAGES[name]
+        return error_class(message)
+    if code == FOREIGN_KEY_VIOLATION and name in _REFERENCED_ENTITIES:
+        entity = _REFERENCED_ENTITIES[name]
+        return NotFoundError(entity, message=f"the referenced {entity} does not exist")
+    return None
+
+
+@contextmanager
+def translate_integrity_errors() -> Iterator[None]:
+    """Turn an ``IntegrityError`` raised inside the block into the matching domain error.
+
+    Works around ``await`` expressions too (it is a plain ``with`` block). Violations of
+    constraints this module does not know are re-raised unchanged, so nothing is hidden. The
+    original error stays available as ``__cause__``.
+    """
+    try:
+        yield
+    except IntegrityError as error:
+        domain_error = _translated(error)
+        if domain_error is None:
+            raise
+        raise domain_error from error

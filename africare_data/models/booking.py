@@ -31,7 +31,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from africare_data.models.base import Base
 
-__all__ = ["Booking", "BookingStatus", "EventType"]
+__all__ = ["CANCELLATION_REASON_LENGTH", "Booking", "BookingStatus", "EventType"]
+
+CANCELLATION_REASON_LENGTH = 500
+"""Longest cancellation reason stored (``bookings.cancellation_reason``)."""
 
 
 class BookingStatus(str, enum.Enum):  # noqa: UP042 (the seed's spelling)
@@ -65,7 +68,11 @@ booking_status_type = Enum(
 
 
 class Booking(Base):
-    """An appointment of a patient with a practitioner."""
+    """An appointment of a patient with a practitioner.
+
+    ``cancelled_at`` and ``cancellation_reason`` record when and why a booking was cancelled
+    (migration ``0002``); both stay ``None`` for active bookings.
+    """
 
     __tablename__ = "bookings"
     __table_args__ = (
@@ -94,6 +101,8 @@ class Booking(Base):
     updated_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), onupdate=func.now()
     )
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancellation_reason: Mapped[str | None] = mapped_column(String(CANCELLATION_REASON_LENGTH))
 
     def __repr__(self) -> str:
         return (

@@ -1,0 +1,45 @@
+"""Pydantic v2 schemas: the typed inputs and outputs of the services, separate from the ORM models.
+
+Families follow one pattern (``XCreate`` / ``XUpdate`` / ``XResponse``); every response has
+``from_attributes=True``, so ``XResponse.model_validate(orm_object)`` works.
+"""
+
+from africare_data.schemas.booking import (
+    MAX_BOOKING_DURATION,
+    BookingCreate,
+    BookingResponse,
+    EventTypeCreate,
+    EventTypeResponse,
+    TimeSlot,
+)
+from africare_data.schemas.example import (
+    ExampleBase,
+    ExampleCreate,
+    ExampleResponse,
+    ExampleUpdate,
+)
+from africare_data.schemas.user import (
+    PostCreate,
+    PostResponse,
+    UserCreate,
+    UserResponse,
+    UserWithPosts,
+)
+
+__all__ = [
+    "MAX_BOOKING_DURATION",
+    "BookingCreate",
+    "BookingResponse",
+    "EventTypeCreate",
+    "EventTypeResponse",
+    "ExampleBase",
+    "ExampleCreate",
+    "ExampleResponse",
+    "ExampleUpdate",
+    "PostCreate",
+    "PostResponse",
+    "TimeSlot",
+    "UserCreate",
+    "UserResponse",
+    "UserWithPosts",
+]

@@ -1,0 +1,59 @@
+"""Schemas of users and their posts (the seed's one-to-many example)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["PostCreate", "PostResponse", "UserCreate", "UserResponse", "UserWithPosts"]
+
+MAX_ID = 2**31 - 1
+# Deliberately loose: one "@", something on each side, a dot in the domain, no spaces.
+# Deliverability is the mail system's business; this only refuses obvious typos.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class UserCreate(BaseModel):
+    """Input for creating a user; the e-mail address must not be taken yet."""
+
+    name: str = Field(..., min_length=1, max_length=100, description="Display name")
+    email: str = Field(
+        ..., max_length=255, pattern=EMAIL_PATTERN, description="Unique e-mail address"
+    )
+
+
+class UserResponse(BaseModel):
+    """A user as stored."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    created_at: datetime
+
+
+class PostCreate(BaseModel):
+    """Input for creating a post by an existing user."""
+
+    title: str = Field(..., min_length=1, max_length=200, description="Post title")
+    content: str = Field(..., min_length=1, max_length=5000, description="Post body")
+    author_id: int = Field(..., gt=0, le=MAX_ID, description="Id of the authoring user")
+
+
+class PostResponse(BaseModel):
+    """A post as stored."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    content: str
+    author_id: int
+
+
+class UserWithPosts(UserResponse):
+    """A user with their posts (load them with ``selectinload``; relationships never lazy-load)."""
+
+    posts: list[PostResponse] = Field(default_factory=list)

@@ -1,0 +1,47 @@
+"""Services: typed operations on a session, each one transaction (validate, write, commit).
+
+Every function takes the ``AsyncSession`` first. Bad input raises an
+:class:`~africare_data.errors.InvalidInputError` before any I/O; a constraint the database
+enforces raises the matching domain error from :mod:`africare_data.errors`; on any error the
+service's changes are rolled back and the session stays usable.
+"""
+
+from africare_data.services.bookings import (
+    ACTIVE_STATUSES,
+    BookingService,
+    create_event_type,
+    get_event_type,
+    get_event_types,
+)
+from africare_data.services.examples import (
+    create_example,
+    delete_example,
+    get_example,
+    get_examples,
+    update_example,
+)
+from africare_data.services.users import (
+    create_post,
+    create_user,
+    find_users_by_email,
+    get_user,
+    get_user_with_posts,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "BookingService",
+    "create_event_type",
+    "create_example",
+    "create_post",
+    "create_user",
+    "delete_example",
+    "find_users_by_email",
+    "get_event_type",
+    "get_event_types",
+    "get_example",
+    "get_examples",
+    "get_user",
+    "get_user_with_posts",
+    "update_example",
+]

@@ -1,0 +1,367 @@
+"""The booking workflow: create, list, confirm, cancel, reschedule, and find free time.
+
+Correctness under concurrency comes from PostgreSQL, not from checks in Python:
+
+* no double booking: the exclusion constraint ``ex_bookings_no_overlap`` refuses an overlapping
+  pending or confirmed booking of the same practitioner, whichever transaction comes second; the
+  refusal becomes :class:`~africare_data.errors.BookingConflictError` naming the booking it hit;
+* status changes are single conditional ``UPDATE ... WHERE status IN (...) RETURNING``
+  statements: concurrent confirmations or a cancellation racing a confirmation serialise on the
+  row lock, and only a change whose condition still holds wins.
+
+``confirm_booking``, ``cancel_booking`` and ``reschedule_booking`` return ``None`` when the
+booking does not exist or its status does not allow the change (the seed's contract); with
+``strict=True`` they raise :class:`~africare_data.errors.NotFoundError` or
+:class:`~africare_data.errors.InvalidTransitionError` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pydantic
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from africare_data.errors import (
+    BookingConflictError,
+    InvalidBookingError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
+)
+from africare_data.models import Booking, BookingStatus, EventType
+from africare_data.models.booking import CANCELLATION_REASON_LENGTH
+from africare_data.schemas.booking import BookingCreate, EventTypeCreate, TimeSlot
+from africare_data.services._transaction import (
+    describe,
+    reading,
+    reload_if_expired,
+    validated,
+    writing,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "BookingService",
+    "create_event_type",
+    "get_event_type",
+    "get_event_types",
+]
+
+ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+"""Statuses that hold a slot; cancelled bookings free it."""
+
+
+async def create_event_type(db: AsyncSession, name: str, duration_minutes: int) -> EventType:
+    """Insert an event type (a named appointment length, 1 to 1440 minutes)."""
+    data = validated(EventTypeCreate, name=name, duration_minutes=duration_minutes)
+    event_type = EventType(name=data.name, duration_minutes=data.duration_minutes)
+    async with writing(db):
+        db.add(event_type)
+        await db.flush()
+        await db.refresh(event_type)
+    await reload_if_expired(db, event_type)
+    return event_type
+
+
+async def get_event_type(db: AsyncSession, event_type_id: int) -> EventType | None:
+    """The event type with ``event_type_id``, or ``None``."""
+    async with reading(db):
+        return await db.get(EventType, event_type_id)
+
+
+async def get_event_types(db: AsyncSession) -> Sequence[EventType]:
+    """All event types, ordered by id."""
+    async with reading(db):
+        result = await db.execute(select(EventType).order_by(EventType.id))
+        return result.scalars().all()
+
+
+class BookingService:
+    """The booking operations, as static methods taking the session first (the seed's shape)."""
+
+    @staticmethod
+    async def create_booking(
+        db: AsyncSession,
+        practitioner_id: int,
+        patient_id: int,
+        start_time: datetime,
+        end_time: datetime,
+        event_type_id: int | None = None,
+    ) -> Booking:
+        """Validate, insert a pending booking, commit and return it.
+
+        Raises:
+            InvalidBookingError: naive datetimes, end not after start, longer than a day,
+                non-positive ids (nothing is sent to the database).
+            BookingConflictError: the time overlaps a pending or confirmed booking of the
+                practitioner; carries that booking's id, start and end.
+            NotFoundError: ``event_type_id`` names no event type.
+        """
+        data = validated(
+            BookingCreate,
+            InvalidBookingError,
+            practitioner_id=practitioner_id,
+            patient_id=patient_id,
+            start_time=start_time,
+            end_time=end_time,
+            event_type_id=event_type_id,
+        )
+        booking = Booking(**data.model_dump(), status=BookingStatus.PENDING)
+        try:
+            async with writing(db):
+                db.add(booking)
+                await db.flush()
+                await db.refresh(booking)
+        except BookingConflictError as error:
+            raise await _described_conflict(
+                db, data.practitioner_id, data.start_time, data.end_time
+            ) from error.__cause__
+        except NotFoundError as error:
+            raise NotFoundError("EventType", data.event_type_id) from error.__cause__
+        await reload_if_expired(db, booking)
+        return booking
+
+    @staticmethod
+    async def get_booking(db: AsyncSession, booking_id: int) -> Booking | None:
+        """The booking with ``booking_id``, or ``None``."""
+        async with reading(db):
+            return await db.get(Booking, booking_id)
+
+    @staticmethod
+    async def get_bookings_by_practitioner(
+        db: AsyncSession,
+        practitioner_id: int,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        status: BookingStatus | str | None = None,
+    ) -> Sequence[Booking]:
+        """The practitioner's bookings ordered by start time (then id).
+
+        ``start`` / ``end`` keep the bookings overlapping ``[start, end)``; ``status`` keeps one
+        status.
+        """
+        _require_aware(start=start, end=end)
+        conditions: list[ColumnElement[bool]] = [Booking.practitioner_id == practitioner_id]
+        if start is not None:
+            conditions.append(Booking.end_time > start)
+        if end is not None:
+            conditions.append(Booking.start_time < end)
+        if status is not None:
+            conditions.append(Booking.status == _status(status))
+        async with reading(db):
+            result = await db.execute(
+                select(Booking).where(*conditions).order_by(Booking.start_time, Booking.id)
+            )
+            return result.scalars().all()
+
+    @staticmethod
+    async def confirm_booking(
+        db: AsyncSession, booking_id: int, *, strict: bool = False
+    ) -> Booking | None:
+        """pending -> confirmed in one atomic conditional update.
+
+        Returns ``None`` when the booking is missing or not pending (``strict=True``: raises
+        ``NotFoundError`` / ``InvalidTransitionError``). Of concurrent confirmations exactly one
+        gets the booking.
+        """
+        return await _transition(
+            db,
+            booking_id,
+            BookingStatus.CONFIRMED,
+            from_statuses=(BookingStatus.PENDING,),
+            values={},
+            strict=strict,
+        )
+
+    @staticmethod
+    async def cancel_booking(
+        db: AsyncSession, booking_id: int, reason: str | None = None, *, strict: bool = False
+    ) -> Booking | None:
+        """pending or confirmed -> cancelled, recording when (``cancelled_at``) and why.
+
+        The slot is free for a new booking at once. Returns ``None`` when the booking is missing
+        or already cancelled (``strict=True``: raises instead).
+        """
+        if reason is not None and len(reason) > CANCELLATION_REASON_LENGTH:
+            raise InvalidBookingError(
+                f"reason: at most {CANCELLATION_REASON_LENGTH} characters, got {len(reason)}"
+            )
+        return await _transition(
+            db,
+            booking_id,
+            BookingStatus.CANCELLED,
+            from_statuses=ACTIVE_STATUSES,
+            values={"cancelled_at": func.now(), "cancellation_reason": reason},
+            strict=strict,
+        )
+
+    @staticmethod
+    async def reschedule_booking(
+        db: AsyncSession,
+        booking_id: int,
+        new_start: datetime,
+        new_end: datetime,
+        *,
+        strict: bool = False,
+    ) -> Booking | None:
+        """Move an active booking to ``[new_start, new_end)`` atomically; status is kept.
+
+        On a conflict nothing changes and ``BookingConflictError`` names the booking in the way.
+        Returns ``None`` when the booking is missing or cancelled (``strict=True``: raises).
+        """
+        times = _validated_times(new_start, new_end, "new_start", "new_end")
+        try:
+            return await _transition(
+                db,
+                booking_id,
+                None,
+                from_statuses=ACTIVE_STATUSES,
+                values={"start_time": times.start, "end_time": times.end},
+                strict=strict,
+            )
+        except BookingConflictError as error:
+            async with reading(db):
+                practitioner_id = await db.scalar(
+                    select(Booking.practitioner_id).where(Booking.id == booking_id)
+                )
+            raise await _described_conflict(
+                db, practitioner_id, times.start, times.end, exclude_id=booking_id
+            ) from error.__cause__
+
+    @staticmethod
+    async def find_free_slots(
+        db: AsyncSession,
+        practitioner_id: int,
+        day_start: datetime,
+        day_end: datetime,
+        duration: timedelta,
+    ) -> list[TimeSlot]:
+        """The free intervals of ``[day_start, day_end)`` at least ``duration`` long, in order.
+
+        Pending and confirmed bookings occupy time; cancelled ones do not. Each slot is a maximal
+        gap (book any ``duration`` inside it).
+        """
+        _require_aware(day_start=day_start, day_end=day_end)
+        if day_end <= day_start:
+            raise InvalidBookingError("day_end: must be after day_start")
+        if duration <= timedelta(0):
+            raise InvalidBookingError(f"duration: must be positive, got {duration}")
+        async with reading(db):
+            result = await db.execute(
+                select(Booking.start_time, Booking.end_time)
+                .where(
+                    Booking.practitioner_id == practitioner_id,
+                    Booking.status.in_(ACTIVE_STATUSES),
+                    Booking.start_time < day_end,
+                    Booking.end_time > day_start,
+                )
+                .order_by(Booking.start_time)
+            )
+            busy = result.all()
+        slots: list[TimeSlot] = []
+        cursor = day_start
+        for busy_start, busy_end in busy:
+            if busy_start - cursor >= duration:
+                slots.append(TimeSlot(start=cursor, end=busy_start))
+            cursor = max(cursor, busy_end)
+        if day_end - cursor >= duration:
+            slots.append(TimeSlot(start=cursor, end=day_end))
+        return slots
+
+
+def _status(value: BookingStatus | str) -> BookingStatus:
+    try:
+        return BookingStatus(value)
+    except ValueError:
+        allowed = ", ".join(status.value for status in BookingStatus)
+        raise InvalidInputError(f"status: must be one of {allowed}, got {value!r}") from None
+
+
+def _require_aware(**moments: datetime | None) -> None:
+    for name, moment in moments.items():
+        if moment is not None and moment.utcoffset() is None:
+            raise InvalidBookingError(f"{name}: must be timezone-aware, got naive {moment}")
+
+
+def _validated_times(start: datetime, end: datetime, start_name: str, end_name: str) -> TimeSlot:
+    """The same time rules as ``BookingCreate``, reported with the caller's parameter names."""
+    _require_aware(**{start_name: start, end_name: end})
+    try:
+        BookingCreate(practitioner_id=1, patient_id=1, start_time=start, end_time=end)
+    except pydantic.ValidationError as error:
+        message = describe(error)
+        raise InvalidBookingError(
+            message.replace("end_time", end_name).replace("start_time", start_name)
+        ) from None
+    return TimeSlot(start=start, end=end)
+
+
+async def _transition(
+    db: AsyncSession,
+    booking_id: int,
+    target: BookingStatus | None,
+    *,
+    from_statuses: Sequence[BookingStatus],
+    values: dict[str, Any],
+    strict: bool,
+) -> Booking | None:
+    """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed."""
+    changes = dict(values, updated_at=func.now())
+    if target is not None:
+        changes["status"] = target
+    statement = (
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.status.in_(from_statuses))
+        .values(**changes)
+        .returning(Booking)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    async with writing(db):
+        booking = (await db.execute(statement)).scalar_one_or_none()
+        if booking is None and strict:
+            current = await db.scalar(select(Booking.status).where(Booking.id == booking_id))
+            if current is None:
+                raise NotFoundError("Booking", booking_id)
+            wanted = "rescheduled" if target is None else target.value
+            raise InvalidTransitionError(booking_id, current.value, wanted)
+    if booking is not None:
+        await reload_if_expired(db, booking)
+    return booking
+
+
+async def _described_conflict(
+    db: AsyncSession,
+    practitioner_id: int | None,
+    start: datetime,
+    end: datetime,
+    *,
+    exclude_id: int | None = None,
+) -> BookingConflictError:
+    """The conflict error, naming the active booking the requested time collides with."""
+    if practitioner_id is None:
+        return BookingConflictError()
+    query = (
+        select(Booking.id, Booking.start_time, Booking.end_time)
+        .where(
+            Booking.practitioner_id == practitioner_id,
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.start_time < end,
+            Booking.end_time > start,
+        )
+        .order_by(Booking.start_time, Booking.id)
+        .limit(1)
+    )
+    if exclude_id is not None:
+        query = query.where(Booking.id != exclude_id)
+    async with reading(db):
+        row = (await db.execute(query)).first()
+    if row is None:
+        return BookingConflictError(practitioner_id=practitioner_id)
+    return BookingConflictError(
+        row.id, row.start_time, row.end_time, practitioner_id=practitioner_id
+    )

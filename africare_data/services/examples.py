@@ -1,0 +1,84 @@
+"""CRUD for the seed's ``Example`` entity, with the seed documentation's signatures.
+
+``get_example`` / ``update_example`` return ``None`` for an unknown id and ``delete_example``
+returns ``False``, as in the seed; bad input raises :class:`~africare_data.errors.InvalidInputError`
+before anything is written. The parameter ``id`` keeps the seed's name (it shadows the builtin
+only inside these functions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from africare_data.errors import InvalidInputError
+from africare_data.models import Example
+from africare_data.schemas.example import ExampleCreate, ExampleUpdate
+from africare_data.services._transaction import reading, reload_if_expired, validated, writing
+
+__all__ = ["create_example", "delete_example", "get_example", "get_examples", "update_example"]
+
+MAX_PAGE_SIZE = 1000
+
+
+async def create_example(db: AsyncSession, name: str, description: str | None = None) -> Example:
+    """Insert an example and return it with its id and ``created_at``."""
+    data = validated(ExampleCreate, name=name, description=description)
+    example = Example(name=data.name, description=data.description)
+    async with writing(db):
+        db.add(example)
+        await db.flush()
+        await db.refresh(example)
+    await reload_if_expired(db, example)
+    return example
+
+
+async def get_example(db: AsyncSession, id: int) -> Example | None:
+    """The example with ``id``, or ``None``."""
+    async with reading(db):
+        return await db.get(Example, id)
+
+
+async def get_examples(db: AsyncSession, limit: int = 100, offset: int = 0) -> Sequence[Example]:
+    """A page of examples ordered by id (``limit`` 0..1000, ``offset`` >= 0)."""
+    if not 0 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInputError(f"limit: must be between 0 and {MAX_PAGE_SIZE}, got {limit}")
+    if offset < 0:
+        raise InvalidInputError(f"offset: must be 0 or more, got {offset}")
+    async with reading(db):
+        result = await db.execute(select(Example).order_by(Example.id).limit(limit).offset(offset))
+        return result.scalars().all()
+
+
+async def update_example(
+    db: AsyncSession,
+    id: int,
+    name: str | None = None,
+    description: str | None = None,
+) -> Example | None:
+    """Change only the fields given (not ``None``); ``updated_at`` moves. ``None`` if not found."""
+    changes = validated(ExampleUpdate, name=name, description=description).model_dump(
+        exclude_none=True
+    )
+    async with writing(db):
+        example = await db.get(Example, id, with_for_update=True)
+        if example is None:
+            return None
+        for field, value in changes.items():
+            setattr(example, field, value)
+        # An update with nothing to change still records that it happened.
+        example.updated_at = func.now()
+        await db.flush()
+        await db.refresh(example)
+    await reload_if_expired(db, example)
+    return example
+
+
+async def delete_example(db: AsyncSession, id: int) -> bool:
+    """Delete the example with ``id``; ``False`` if there was none."""
+    async with writing(db):
+        result = await db.execute(delete(Example).where(Example.id == id).returning(Example.id))
+        deleted = result.scalar_one_or_none() is not None
+    return deleted

@@ -1,0 +1,83 @@
+"""Users and their posts: the seed's one-to-many example, loaded explicitly.
+
+``User.posts`` and ``Post.author`` are ``lazy="raise"``: async code cannot lazy-load, so loading is
+always explicit (``selectinload``) and a forgotten load fails with an error naming the relationship.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from africare_data.errors import DuplicateEmailError, NotFoundError
+from africare_data.models import Post, User
+from africare_data.schemas.user import PostCreate, UserCreate
+from africare_data.services._transaction import reading, reload_if_expired, validated, writing
+
+__all__ = ["create_post", "create_user", "find_users_by_email", "get_user", "get_user_with_posts"]
+
+
+async def create_user(db: AsyncSession, name: str, email: str) -> User:
+    """Insert a user; a taken e-mail address raises :class:`DuplicateEmailError`.
+
+    With the toolkit's sessions (``expire_on_commit=False``) the returned user's ``posts`` is an
+    empty, loaded list; load it with :func:`get_user_with_posts` otherwise.
+    """
+    data = validated(UserCreate, name=name, email=email.strip())
+    user = User(name=data.name, email=data.email, posts=[])
+    try:
+        async with writing(db):
+            db.add(user)
+            await db.flush()
+    except DuplicateEmailError as error:
+        raise DuplicateEmailError(data.email) from error.__cause__
+    await reload_if_expired(db, user)
+    return user
+
+
+async def get_user(db: AsyncSession, user_id: int) -> User | None:
+    """The user with ``user_id`` (posts not loaded), or ``None``."""
+    async with reading(db):
+        return await db.get(User, user_id)
+
+
+async def create_post(db: AsyncSession, author_id: int, title: str, content: str) -> Post:
+    """Insert a post by user ``author_id``; an unknown author raises :class:`NotFoundError`."""
+    data = validated(PostCreate, author_id=author_id, title=title, content=content)
+    post = Post(author_id=data.author_id, title=data.title, content=data.content)
+    try:
+        async with writing(db):
+            db.add(post)
+            await db.flush()
+    except NotFoundError as error:
+        raise NotFoundError("User", data.author_id) from error.__cause__
+    await reload_if_expired(db, post)
+    return post
+
+
+async def find_users_by_email(db: AsyncSession, email: str) -> Sequence[User]:
+    """Users whose e-mail address equals ``email``, ignoring case and surrounding spaces."""
+    async with reading(db):
+        result = await db.execute(
+            select(User).where(func.lower(User.email) == email.strip().lower()).order_by(User.id)
+        )
+        return result.scalars().all()
+
+
+async def get_user_with_posts(db: AsyncSession, user_id: int) -> User | None:
+    """The user with ``user_id`` and their posts (ordered by id), or ``None``.
+
+    The posts are loaded with ``selectinload`` (and refreshed if the user was already in the
+    session), so they stay usable after the session is closed.
+    """
+    async with reading(db):
+        result = await db.execute(
+            select(User)
+            .where(User.id == user_id)
+            .options(selectinload(User.posts))
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
