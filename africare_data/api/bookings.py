@@ -1,0 +1,100 @@
+"""``/bookings`` and ``/practitioners/{id}/bookings/`` over :class:`BookingService`.
+
+Double booking is refused by PostgreSQL (``ex_bookings_no_overlap``), so of concurrent requests
+for one slot exactly one gets 201 and the others 409 naming the booking that won.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
+from africare_data.api.deps import SessionDep
+from africare_data.api.errors import BOOKING_CONFLICT, NOT_FOUND
+from africare_data.errors import NotFoundError
+from africare_data.models import BookingStatus
+from africare_data.models.booking import CANCELLATION_REASON_LENGTH
+from africare_data.schemas import BookingCreate, BookingResponse
+from africare_data.services import BookingService
+
+__all__ = ["CancelRequest", "router"]
+
+router = APIRouter(tags=["bookings"])
+
+
+class CancelRequest(BaseModel):
+    """Optional body of a cancellation: why the booking is cancelled."""
+
+    reason: str | None = Field(None, max_length=CANCELLATION_REASON_LENGTH)
+
+
+@router.post("/bookings/", status_code=201, responses={**NOT_FOUND, **BOOKING_CONFLICT})
+async def create_booking(data: BookingCreate, db: SessionDep) -> BookingResponse:
+    """Book a pending appointment.
+
+    409 if the time overlaps a pending or confirmed booking of the practitioner (the body names
+    it); 404 if ``event_type_id`` names no event type; 422 for naive times, an end not after the
+    start, or a booking longer than a day.
+    """
+    booking = await BookingService.create_booking(
+        db,
+        data.practitioner_id,
+        data.patient_id,
+        data.start_time,
+        data.end_time,
+        data.event_type_id,
+    )
+    return BookingResponse.model_validate(booking)
+
+
+@router.get("/bookings/{booking_id}", responses=NOT_FOUND)
+async def get_booking(booking_id: int, db: SessionDep) -> BookingResponse:
+    """One booking by id."""
+    booking = await BookingService.get_booking(db, booking_id)
+    if booking is None:
+        raise NotFoundError("Booking", booking_id, message="Booking not found")
+    return BookingResponse.model_validate(booking)
+
+
+@router.get("/practitioners/{practitioner_id}/bookings/")
+async def get_practitioner_bookings(
+    practitioner_id: int,
+    db: SessionDep,
+    start: Annotated[AwareDatetime | None, Query(description="Keep bookings ending after")] = None,
+    end: Annotated[AwareDatetime | None, Query(description="Keep bookings starting before")] = None,
+    status: BookingStatus | None = None,
+) -> list[BookingResponse]:
+    """The practitioner's bookings ordered by start time, optionally within ``[start, end)``."""
+    bookings = await BookingService.get_bookings_by_practitioner(
+        db, practitioner_id, start=start, end=end, status=status
+    )
+    return [BookingResponse.model_validate(booking) for booking in bookings]
+
+
+@router.post("/bookings/{booking_id}/confirm", responses=NOT_FOUND)
+async def confirm_booking(booking_id: int, db: SessionDep) -> BookingResponse:
+    """pending -> confirmed; 404 if the booking is missing or not pending."""
+    booking = await BookingService.confirm_booking(db, booking_id)
+    if booking is None:
+        raise NotFoundError(
+            "Booking", booking_id, message="Booking not found or cannot be confirmed"
+        )
+    return BookingResponse.model_validate(booking)
+
+
+@router.post("/bookings/{booking_id}/cancel", responses=NOT_FOUND)
+async def cancel_booking(
+    booking_id: int,
+    db: SessionDep,
+    data: Annotated[CancelRequest | None, Body()] = None,
+) -> BookingResponse:
+    """pending or confirmed -> cancelled (the slot is free again); 404 if missing or cancelled."""
+    reason = None if data is None else data.reason
+    booking = await BookingService.cancel_booking(db, booking_id, reason)
+    if booking is None:
+        raise NotFoundError(
+            "Booking", booking_id, message="Booking not found or cannot be cancelled"
+        )
+    return BookingResponse.model_validate(booking)

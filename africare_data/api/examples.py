@@ -1,0 +1,67 @@
+"""``/examples``: the seed's CRUD walkthrough over :mod:`africare_data.services.examples`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from africare_data.api.deps import SessionDep
+from africare_data.api.errors import NOT_FOUND
+from africare_data.errors import NotFoundError
+from africare_data.schemas import ExampleCreate, ExampleResponse, ExampleUpdate
+from africare_data.services import examples
+from africare_data.services.examples import MAX_PAGE_SIZE
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/examples", tags=["examples"])
+
+EXAMPLE_NOT_FOUND = "Example not found"
+
+
+def _not_found(example_id: int) -> NotFoundError:
+    return NotFoundError("Example", example_id, message=EXAMPLE_NOT_FOUND)
+
+
+@router.post("/", status_code=201)
+async def create_example(data: ExampleCreate, db: SessionDep) -> ExampleResponse:
+    """Create an example."""
+    example = await examples.create_example(db, data.name, data.description)
+    return ExampleResponse.model_validate(example)
+
+
+@router.get("/")
+async def get_examples(
+    db: SessionDep,
+    limit: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ExampleResponse]:
+    """A page of examples, ordered by id."""
+    page = await examples.get_examples(db, limit=limit, offset=offset)
+    return [ExampleResponse.model_validate(example) for example in page]
+
+
+@router.get("/{example_id}", responses=NOT_FOUND)
+async def get_example(example_id: int, db: SessionDep) -> ExampleResponse:
+    """One example by id."""
+    example = await examples.get_example(db, example_id)
+    if example is None:
+        raise _not_found(example_id)
+    return ExampleResponse.model_validate(example)
+
+
+@router.patch("/{example_id}", responses=NOT_FOUND)
+async def update_example(example_id: int, data: ExampleUpdate, db: SessionDep) -> ExampleResponse:
+    """Change the fields given; fields left out (or ``null``) keep their value."""
+    example = await examples.update_example(db, example_id, data.name, data.description)
+    if example is None:
+        raise _not_found(example_id)
+    return ExampleResponse.model_validate(example)
+
+
+@router.delete("/{example_id}", status_code=204, responses=NOT_FOUND)
+async def delete_example(example_id: int, db: SessionDep) -> None:
+    """Delete an example."""
+    if not await examples.delete_example(db, example_id):
+        raise _not_found(example_id)
