@@ -1,7 +1,8 @@
 """The ``africare-data`` command.
 
 ``africare-data db start|stop|status|url`` manages the embedded PostgreSQL; ``db upgrade`` applies
-the migrations to the configured database. Errors the toolkit knows about are printed as one line
+the migrations to the configured database; ``serve`` runs the web API (``africare_data.api``, the
+``api`` extra) with uvicorn. Errors the toolkit knows about are printed as one line
 on stderr with exit status 1, never as a traceback.
 """
 
@@ -74,6 +75,28 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+# The modules `serve` needs that only the `api` extra installs.
+_API_EXTRA_MODULES = frozenset({"fastapi", "starlette", "uvicorn"})
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from africare_data.api import create_app
+    except ModuleNotFoundError as error:
+        if error.name not in _API_EXTRA_MODULES:
+            raise
+        print(
+            f"africare-data serve needs the api extra ({error.name} is not installed): "
+            "pip install 'africare-data[api]'",
+            file=sys.stderr,
+        )
+        return 1
+    uvicorn.run(create_app(), host=args.host, port=args.port)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="africare-data", description="AfriCare data toolkit: database and data commands."
@@ -91,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="apply migrations (default: head)")
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(run=_db_upgrade)
+    serve = commands.add_parser("serve", help="run the web API with uvicorn (needs the api extra)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    serve.set_defaults(run=_serve)
     return parser
 
 
