@@ -1,0 +1,240 @@
+"""Notebook helpers: one call gives a notebook its database, stable display and a loop-safe ``run``.
+
+Every curated notebook starts with::
+
+    from africare_data import notebook
+    db = await notebook.setup("01_crud")
+
+Where the data lives depends on ``AFRICARE_NOTEBOOK_DATABASE`` (read when :func:`setup` runs):
+
+``scratch`` (the default; what ``make test`` / nbval and a plain ``jupyter lab`` get)
+    The notebook gets its own database, ``nb_<name>``, on the configured server (the embedded
+    PostgreSQL, or the one ``SQLALCHEMY_DATABASE_URI`` names). It is dropped and recreated on every
+    run and migrated to head, and notebooks that ask for ``demo_data=True`` get the seeded demo
+    data set loaded into it, so ids, counts and printed outputs are the same on every run and the
+    stored outputs can be compared by nbval.
+
+``demo`` (what ``make lab`` sets)
+    Notebooks that read the demo data (``demo_data=True``) use the persistent database the toolkit
+    is configured with, migrated and loaded once with the demo data set (idempotent). Notebooks that
+    write rows with fixed ids, e-mails and time slots keep their scratch database even here, so they
+    can be run again and again without polluting the demo data.
+
+Top-level ``await`` is the primary style: IPython runs such cells on the kernel's event loop. For
+code that must stay synchronous, :func:`run` drives a coroutine to completion on that same loop,
+so pooled asyncpg connections never end up "attached to a different loop".
+
+Nothing in the package imports this module: it sits at the very end of the data flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import nest_asyncio2
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tqdm.auto import tqdm
+
+from africare_data import migrations
+from africare_data.database import (
+    create_database,
+    drop_database,
+    make_engine,
+    make_session_maker,
+    resolve_url,
+)
+from africare_data.errors import ConfigurationError
+from africare_data.models import Booking
+
+__all__ = [
+    "DEMO_BOOKINGS",
+    "DEMO_SEED",
+    "MODE_VARIABLE",
+    "Mode",
+    "NotebookDatabase",
+    "configure_display",
+    "current_mode",
+    "load_demo_data",
+    "run",
+    "setup",
+]
+
+MODE_VARIABLE = "AFRICARE_NOTEBOOK_DATABASE"
+"""Environment variable choosing the notebooks' database: ``scratch`` (default) or ``demo``."""
+
+DEMO_BOOKINGS = 100_000
+"""Size of the demo data set (``make lab`` seeds the same number with the same seed)."""
+
+DEMO_SEED = 0
+"""Seed of the demo data set: the same seed always gives the same bookings."""
+
+_SCRATCH_PREFIX = "nb_"
+_T = TypeVar("_T")
+
+
+class Mode(StrEnum):
+    """Which database the notebooks use (see the module docstring)."""
+
+    SCRATCH = "scratch"
+    DEMO = "demo"
+
+
+def current_mode() -> Mode:
+    """The mode ``AFRICARE_NOTEBOOK_DATABASE`` asks for; ``scratch`` when it is unset."""
+    raw = os.environ.get(MODE_VARIABLE, "").strip().lower() or Mode.SCRATCH.value
+    try:
+        return Mode(raw)
+    except ValueError:
+        choices = ", ".join(mode.value for mode in Mode)
+        raise ConfigurationError(f"{MODE_VARIABLE} must be one of {choices}") from None
+
+
+@dataclass
+class NotebookDatabase:
+    """What a notebook works with: an engine, a session factory and one ready session.
+
+    ``database`` is the database name on the server (``nb_<notebook>`` for a scratch database).
+    ``persistent`` is true for the ``make lab`` demo database, which :meth:`close` never drops.
+    """
+
+    database: str
+    engine: AsyncEngine
+    session_maker: async_sessionmaker[AsyncSession]
+    session: AsyncSession
+    persistent: bool
+
+    async def close(self) -> None:
+        """Close the session and the engine's pooled connections (the data stays for a look)."""
+        await self.session.close()
+        await self.engine.dispose()
+
+
+def configure_display() -> None:
+    """Fix pandas' display options so a DataFrame's text form is the same on every machine.
+
+    pandas otherwise sizes its output to the terminal, which differs between a laptop, JupyterLab
+    and a CI kernel; stored notebook outputs are compared by this text form.
+    """
+    options: dict[str, object] = {
+        "display.width": 120,
+        "display.max_columns": 20,
+        "display.max_colwidth": 50,
+        "display.max_rows": 20,
+        "display.min_rows": 10,
+        "display.precision": 3,
+        "display.show_dimensions": "truncate",
+        "display.large_repr": "truncate",
+        "display.expand_frame_repr": True,
+        "display.unicode.east_asian_width": False,
+    }
+    for key, value in options.items():
+        pd.set_option(key, value)
+
+
+async def setup(
+    name: str,
+    *,
+    demo_data: bool = False,
+    migrate: bool = True,
+    mode: Mode | str | None = None,
+) -> NotebookDatabase:
+    """Give the notebook ``name`` its database and fix the display options.
+
+    Args:
+        name: the notebook's name, e.g. ``"01_crud"``; its scratch database is ``nb_<name>``.
+        demo_data: load the demo data set (:data:`DEMO_BOOKINGS` bookings, :data:`DEMO_SEED`);
+            in ``demo`` mode this also selects the persistent demo database.
+        migrate: apply the migrations; ``False`` leaves a scratch database empty so the notebook
+            can show the migration step itself.
+        mode: overrides ``AFRICARE_NOTEBOOK_DATABASE``.
+    """
+    configure_display()
+    chosen = current_mode() if mode is None else Mode(mode)
+    if chosen is Mode.DEMO and demo_data:
+        database = resolve_url().database or ""
+        engine = make_engine()
+        persistent = True
+    else:
+        database = f"{_SCRATCH_PREFIX}{name}"
+        await drop_database(database)
+        url: URL = await create_database(database)
+        engine = make_engine(url)
+        persistent = False
+    if migrate or persistent:
+        await migrations.upgrade(engine)
+    session_maker = make_session_maker(engine)
+    db = NotebookDatabase(
+        database=database,
+        engine=engine,
+        session_maker=session_maker,
+        session=session_maker(),
+        persistent=persistent,
+    )
+    if demo_data and migrate:
+        await load_demo_data(db)
+    return db
+
+
+async def load_demo_data(
+    db: NotebookDatabase, *, bookings: int = DEMO_BOOKINGS, seed: int = DEMO_SEED
+) -> int:
+    """Load the seeded demo bookings unless the database already holds bookings.
+
+    Idempotent: a second call (or a database ``make lab`` already seeded) loads nothing. Returns
+    the number of bookings in the database afterwards. A progress bar shows the load.
+    """
+    async with db.session_maker() as session:
+        existing = await session.scalar(select(func.count()).select_from(Booking))
+    if existing:
+        return int(existing)
+    from africare_data.synthetic import generate_bookings, load_bookings
+
+    # One COPY is the fast path (see load_bookings), so the bar counts the two stages, not rows.
+    with tqdm(total=2, desc=f"demo data ({bookings:,} bookings)", unit="step") as progress:
+        progress.set_postfix_str("generating")
+        frame = generate_bookings(bookings, seed=seed)
+        progress.update()
+        progress.set_postfix_str("loading with COPY")
+        async with db.session_maker() as session:
+            loaded = await load_bookings(session, frame)
+        progress.update()
+        progress.set_postfix_str("done")
+    return loaded
+
+
+def run(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``coro`` to completion from synchronous code and return its result.
+
+    Inside a Jupyter kernel an event loop is already running (the one top-level ``await`` uses);
+    ``loop.run_until_complete`` on it would normally refuse to nest. ``nest_asyncio2`` (the
+    maintained fork of nest-asyncio, same API, which ipykernel itself depends on) patches that loop
+    to allow re-entry, so the coroutine runs on the kernel's one loop, where the engine's pooled
+    connections were made. Outside a kernel a single private loop is reused for every call, for
+    the same reason.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = _private_loop()
+    else:
+        nest_asyncio2.apply(loop)
+    return loop.run_until_complete(coro)
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _private_loop() -> asyncio.AbstractEventLoop:
+    """The one loop :func:`run` uses when no loop is running (scripts, plain Python)."""
+    global _loop
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+    return _loop
