@@ -1,0 +1,567 @@
+"""Typed pandas DataFrames from SQLAlchemy statements, at ``COPY`` speed for large results.
+
+Every function takes an ``AsyncSession`` or an ``AsyncConnection`` and returns a frame whose
+columns and dtypes follow from the selected columns' SQL types, so an empty result keeps its
+schema: non-null integers ``int64``, nullable integers ``Int64``, floats ``float64``, aware
+timestamps ``datetime64[us, <tz>]`` (UTC unless a ``tz`` is asked for), enums (``status``) a
+categorical whose categories are the enum's values in order, text pandas' ``string`` dtype.
+
+SQLAlchemy builds every statement. How the rows travel depends on the result's size:
+
+* small results (the planner expects fewer than :data:`FAST_PATH_MIN_ROWS` rows, or a filter
+  makes it obvious) run on the session's own asyncpg connection: a few milliseconds;
+* large results are compiled to SQL with literal values and fetched by the ADBC PostgreSQL
+  driver, which streams them with binary ``COPY`` straight into Arrow columns (the same cost as
+  ``psql \\copy``); the conversion to our dtypes is zero-copy or vectorised.
+
+The fast path uses its own connection to the same database. It imports the session's snapshot
+(``pg_export_snapshot`` / ``SET TRANSACTION SNAPSHOT``), so it sees exactly what a query in the
+session would see at that moment, repeatable-read transactions included. Rows the session wrote
+but has not committed are invisible to any other connection, so when the session's transaction
+has written (or runs inside a savepoint, where snapshots cannot be exported) the query stays on
+the session's connection: always consistent, only slower for huge results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+from urllib.parse import quote
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import (
+    BinaryExpression,
+    BindParameter,
+    Cast,
+    ColumnClause,
+    FunctionFilter,
+    Label,
+    TypeCoerce,
+)
+from sqlalchemy.sql.functions import FunctionElement, count
+
+from africare_data.errors import InvalidInputError
+from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
+
+__all__ = [
+    "FAST_PATH_MIN_ROWS",
+    "STATUS_DTYPE",
+    "bookings_frame",
+    "bookings_per_day",
+    "event_types_frame",
+    "examples_frame",
+    "iter_bookings_frames",
+    "posts_frame",
+    "practitioner_summary",
+    "read_frame",
+    "users_frame",
+    "weekday_hour_counts",
+]
+
+Db = AsyncSession | AsyncConnection
+_AnySelect = Select[*tuple[Any, ...]]
+Method = Literal["auto", "session", "copy"]
+
+FAST_PATH_MIN_ROWS: Final = 20_000
+"""Results the planner expects to be at least this large are fetched with ADBC's ``COPY``."""
+
+STATUS_DTYPE: Final = pd.CategoricalDtype([status.value for status in BookingStatus])
+"""The dtype of every ``status`` column."""
+
+_STRING: Final = pd.StringDtype("pyarrow")
+_WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How one selected column becomes a pandas column."""
+
+    name: str
+    kind: Literal["int", "float", "bool", "datetime", "naive", "date", "enum", "string", "other"]
+    nullable: bool
+    categories: tuple[str, ...] = ()
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return {
+            "int": pa.int64(),
+            "float": pa.float64(),
+            "bool": pa.bool_(),
+            "datetime": pa.timestamp("us", tz="UTC"),
+            "naive": pa.timestamp("us"),
+            "date": pa.date32(),
+            "enum": pa.string(),
+            "string": pa.string(),
+        }.get(self.kind, pa.null())
+
+
+# --------------------------------------------------------------------------- dtypes from SQL
+
+
+def _columns(stmt: _AnySelect) -> list[_Column]:
+    return [_column(key, element) for key, element in stmt.selected_columns.items()]
+
+
+def _column(name: str, element: ColumnElement[Any]) -> _Column:
+    sql_type = element.type
+    nullable = not _never_null(element)
+    if isinstance(sql_type, Enum):
+        return _Column(name, "enum", nullable, tuple(sql_type.enums))
+    if isinstance(sql_type, Boolean):
+        return _Column(name, "bool", nullable)
+    if isinstance(sql_type, Integer):
+        return _Column(name, "int", nullable)
+    if isinstance(sql_type, Float | Numeric):
+        return _Column(name, "float", nullable)
+    if isinstance(sql_type, DateTime):
+        return _Column(name, "datetime" if sql_type.timezone else "naive", nullable)
+    if isinstance(sql_type, Date):
+        return _Column(name, "date", nullable)
+    if isinstance(sql_type, String):
+        return _Column(name, "string", nullable)
+    return _Column(name, "other", nullable)
+
+
+def _never_null(element: ColumnElement[Any]) -> bool:
+    """Whether ``element`` can be proven never ``NULL`` (a NOT NULL column, a count, arithmetic
+    or a cast of such); anything unproven gets a nullable dtype."""
+    if isinstance(element, Label):
+        return _never_null(element.element)
+    if isinstance(element, Cast | TypeCoerce):
+        return _never_null(element.clause)
+    if isinstance(element, ColumnClause):
+        table_column = getattr(element, "nullable", None)
+        return table_column is False
+    if isinstance(element, count):
+        return True
+    if isinstance(element, FunctionFilter):  # count(*) FILTER (WHERE ...)
+        return isinstance(element.func, count)
+    if isinstance(element, FunctionElement) and element.name.lower() == "coalesce":
+        return any(_never_null(argument) for argument in element.clauses)
+    if isinstance(element, BinaryExpression):
+        return _never_null(element.left) and _never_null(element.right)
+    if isinstance(element, BindParameter):
+        return element.value is not None
+    extracted = getattr(element, "expr", None)  # EXTRACT(field FROM expr)
+    if extracted is not None and element.__class__.__name__ == "Extract":
+        return _never_null(extracted)
+    return False
+
+
+# --------------------------------------------------------------------------- arrow -> pandas
+
+_NAT: Final = pa.scalar(-(2**63), pa.int64())  # numpy's NaT as int64
+
+
+@functools.cache
+def _categorical(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(categories))
+
+
+def _to_pandas(table: pa.Table, columns: Sequence[_Column], tz: str) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for position, column in enumerate(columns):
+        data[column.name] = _series(table.column(position), column, tz)
+    return pd.DataFrame(data, columns=[column.name for column in columns], copy=False)
+
+
+def _series(values: pa.ChunkedArray, column: _Column, tz: str) -> Any:
+    kind = column.kind
+    has_nulls = values.null_count > 0
+    if kind == "int":
+        values = values.cast(pa.int64())
+        if column.nullable or has_nulls:
+            return pd.array(values, dtype="Int64")
+        return values.to_numpy()
+    if kind == "float":
+        return values.cast(pa.float64()).to_numpy()
+    if kind == "bool":
+        if column.nullable or has_nulls:
+            return pd.array(values, dtype="boolean")
+        return values.to_numpy()
+    if kind in ("datetime", "naive"):
+        # int64 microseconds viewed as datetime64: no per-element work, nulls become NaT.
+        micros = pc.fill_null(values.cast(pa.timestamp("us")).cast(pa.int64()), _NAT)
+        naive = pd.DatetimeIndex(micros.to_numpy().view("datetime64[us]"))
+        if kind == "naive":
+            return naive
+        return naive.tz_localize("UTC") if tz == "UTC" else naive.tz_localize("UTC").tz_convert(tz)
+    if kind == "enum":
+        codes = pc.index_in(values.cast(pa.string()), value_set=pa.array(column.categories))
+        return pd.Categorical.from_codes(
+            codes.fill_null(-1).to_numpy(), dtype=_categorical(column.categories)
+        )
+    if kind == "string":
+        return pd.array(values.cast(pa.large_string()), dtype=_STRING)
+    return values.to_pandas()
+
+
+def _rows_to_table(rows: Sequence[Sequence[Any]], columns: Sequence[_Column]) -> pa.Table:
+    transposed: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [()] * len(columns)
+    arrays = []
+    for column, values in zip(columns, transposed, strict=True):
+        if column.kind == "enum":
+            values = [getattr(value, "value", value) for value in values]
+        if column.kind == "other":
+            arrays.append(pa.array(values, from_pandas=True))
+        else:
+            arrays.append(pa.array(values, type=column.arrow_type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=[column.name for column in columns])
+
+
+# --------------------------------------------------------------------------- execution
+
+
+_DIALECT: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _literal_sql(stmt: _AnySelect) -> str | None:
+    """The statement as SQL with its values inlined (for ``COPY``), or ``None`` if a value has
+    no literal form. SQLAlchemy renders and escapes the literals itself."""
+    try:
+        return str(stmt.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    except (CompileError, NotImplementedError):
+        return None
+
+
+async def _connection(db: Db) -> AsyncConnection:
+    return db if isinstance(db, AsyncConnection) else await db.connection()
+
+
+async def _driver(connection: AsyncConnection) -> Any:
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+async def read_frame(
+    db: Db,
+    stmt: _AnySelect,
+    *,
+    tz: str = "UTC",
+    method: Method = "auto",
+) -> pd.DataFrame:
+    """Run any SQLAlchemy ``select()`` and return its rows as a typed DataFrame.
+
+    Columns are named after the statement's selected columns, in order; dtypes follow their SQL
+    types (see the module docstring). ``tz`` converts aware timestamps. ``method`` forces the
+    path: ``"session"`` (the session's connection), ``"copy"`` (ADBC ``COPY`` when the session's
+    transaction allows it) or ``"auto"`` (by the planner's row estimate).
+    """
+    columns = _columns(stmt)
+    connection = await _connection(db)
+    if method != "session":
+        sql = _literal_sql(stmt)
+        if sql is not None and await _use_copy(connection, sql, method):
+            snapshot = await _fast_path_snapshot(connection)
+            if snapshot is not None:
+                table = await asyncio.to_thread(_adbc_fetch, *snapshot, sql)
+                return _to_pandas(table, columns, tz)
+    result = await connection.execute(stmt)
+    return _to_pandas(_rows_to_table(result.all(), columns), columns, tz)
+
+
+async def _use_copy(connection: AsyncConnection, sql: str, method: Method) -> bool:
+    if method == "copy":
+        return True
+    driver = await _driver(connection)
+    plan = await driver.fetchval("EXPLAIN (FORMAT JSON) " + sql)
+    if isinstance(plan, str):  # asyncpg decodes json itself; keep working if it stops
+        plan = json.loads(plan)
+    return bool(plan[0]["Plan"]["Plan Rows"] >= FAST_PATH_MIN_ROWS)
+
+
+async def _fast_path_snapshot(connection: AsyncConnection) -> tuple[str, str] | None:
+    """The libpq URI of the session's database and an exported snapshot of its transaction, or
+    ``None`` when another connection could not see what the session sees."""
+    if connection.in_nested_transaction():
+        return None
+    # Through SQLAlchemy, not the bare driver: its asyncpg adapter opens the session's
+    # transaction on the server only with its first statement, and the snapshot must outlive it.
+    row: Any = (
+        await connection.exec_driver_sql(
+            "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, current_database(), "
+            "current_user, split_part(current_setting('unix_socket_directories'), ',', 1)"
+        )
+    ).one()
+    if row[0]:
+        return None
+    snapshot = (await connection.exec_driver_sql("SELECT pg_export_snapshot()")).scalar_one()
+    url = connection.engine.url
+    host = url.host or url.query.get("host") or row[3]
+    user = quote(url.username or row[2], safe="")
+    password = "" if url.password is None else ":" + quote(str(url.password), safe="")
+    database = quote(url.database or row[1], safe="")
+    if isinstance(host, str) and host.startswith("/"):
+        uri = f"postgresql://{user}{password}@/{database}?host={quote(host, safe='')}"
+    else:
+        port = f":{url.port}" if url.port else ""
+        uri = f"postgresql://{user}{password}@{host}{port}/{database}"
+    return uri, snapshot
+
+
+def _adbc_fetch(uri: str, snapshot: str, sql: str) -> pa.Table:
+    """Fetch ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    with adbc.connect(uri, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        cursor.execute(sql)
+        table: pa.Table = cursor.fetch_arrow_table()
+        cursor.execute("COMMIT")
+        return table
+
+
+# --------------------------------------------------------------------------- bookings
+
+
+def _aware(moment: datetime | None, name: str) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise InvalidInputError(f"{name} must be timezone-aware, got {moment!r}")
+    return moment
+
+
+def _booking_filters(
+    practitioner_id: int | None = None,
+    patient_id: int | None = None,
+    status: BookingStatus | str | Sequence[BookingStatus | str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if practitioner_id is not None:
+        conditions.append(Booking.practitioner_id == practitioner_id)
+    if patient_id is not None:
+        conditions.append(Booking.patient_id == patient_id)
+    if status is not None:
+        wanted = [status] if isinstance(status, str) else list(status)
+        conditions.append(Booking.status.in_([BookingStatus(value) for value in wanted]))
+    if _aware(start, "start") is not None:
+        conditions.append(Booking.start_time >= start)
+    if _aware(end, "end") is not None:
+        conditions.append(Booking.start_time < end)
+    return conditions
+
+
+def _bookings_select(**filters: Any) -> _AnySelect:
+    duration = cast(extract("epoch", Booking.end_time - Booking.start_time) / 60, Integer)
+    return (
+        select(*Booking.__table__.columns, duration.label("duration_minutes"))
+        .where(*_booking_filters(**filters))
+        .order_by(Booking.start_time, Booking.id)
+    )
+
+
+async def bookings_frame(
+    db: Db,
+    *,
+    practitioner_id: int | None = None,
+    patient_id: int | None = None,
+    status: BookingStatus | str | Sequence[BookingStatus | str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    tz: str = "UTC",
+) -> pd.DataFrame:
+    """Bookings as a frame, ordered by start time then id, with ``duration_minutes``.
+
+    Filters combine: ``status`` takes one status or several; ``start``/``end`` (aware datetimes)
+    select bookings starting in ``[start, end)``. A practitioner's or patient's agenda stays on
+    the session's connection (small); the whole table goes through ``COPY``.
+    """
+    stmt = _bookings_select(
+        practitioner_id=practitioner_id, patient_id=patient_id, status=status, start=start, end=end
+    )
+    small = practitioner_id is not None or patient_id is not None
+    return await read_frame(db, stmt, tz=tz, method="session" if small else "auto")
+
+
+async def iter_bookings_frames(
+    db: Db, *, chunksize: int = 100_000, tz: str = "UTC", **filters: Any
+) -> AsyncIterator[pd.DataFrame]:
+    """Yield the :func:`bookings_frame` rows in frames of at most ``chunksize`` rows.
+
+    A server-side cursor on the session's connection streams the rows, so memory stays constant
+    however large the table; concatenated, the chunks equal :func:`bookings_frame`.
+    """
+    if chunksize < 1:
+        raise InvalidInputError("chunksize must be at least 1")
+    stmt = _bookings_select(**filters)
+    columns = _columns(stmt)
+    connection = await _connection(db)
+    result = await connection.stream(stmt.execution_options(yield_per=chunksize))
+    async for rows in result.partitions(chunksize):
+        yield _to_pandas(_rows_to_table(rows, columns), columns, tz)
+
+
+# --------------------------------------------------------------------------- other entities
+
+
+async def examples_frame(db: Db, *, tz: str = "UTC") -> pd.DataFrame:
+    """Every example, ordered by id."""
+    return await read_frame(db, select(*Example.__table__.columns).order_by(Example.id), tz=tz)
+
+
+async def event_types_frame(db: Db, *, tz: str = "UTC") -> pd.DataFrame:
+    """Every event type, ordered by id."""
+    stmt = select(*EventType.__table__.columns).order_by(EventType.id)
+    return await read_frame(db, stmt, tz=tz)
+
+
+async def users_frame(db: Db, *, tz: str = "UTC") -> pd.DataFrame:
+    """Every user with ``post_count``, the number of posts they wrote; ordered by id."""
+    stmt = (
+        select(*User.__table__.columns, func.count(Post.id).label("post_count"))
+        .outerjoin(Post, Post.author_id == User.id)
+        .group_by(User.id)
+        .order_by(User.id)
+    )
+    return await read_frame(db, stmt, tz=tz)
+
+
+async def posts_frame(db: Db) -> pd.DataFrame:
+    """Every post with its author's name as ``author_name``; ordered by id."""
+    stmt = (
+        select(*Post.__table__.columns, User.name.label("author_name"))
+        .join(User, Post.author_id == User.id)
+        .order_by(Post.id)
+    )
+    return await read_frame(db, stmt)
+
+
+# --------------------------------------------------------------------------- analytics
+
+
+def _local(column: Any, tz: str) -> Any:
+    return func.timezone(literal(tz), column)
+
+
+async def bookings_per_day(
+    db: Db, *, start: datetime | None = None, end: datetime | None = None, tz: str = "UTC"
+) -> pd.DataFrame:
+    """Bookings per local day of their start: ``day`` (midnight in ``tz``), a count per status
+    and ``total``; every day from the first to the last (or ``start`` to ``end``) is present,
+    days without bookings as zeros. Counted in SQL; only the gaps are filled in pandas."""
+    day = func.date_trunc("day", _local(Booking.start_time, tz))
+    counts = [
+        func.count().filter(Booking.status == status).label(status.value)
+        for status in BookingStatus
+    ]
+    stmt = (
+        select(day.label("day"), *counts, func.count().label("total"))
+        .where(*_booking_filters(start=start, end=end))
+        .group_by(day)
+        .order_by(day)
+    )
+    # The local midnights come back naive (timestamp without time zone): localise them.
+    frame = await read_frame(db, stmt)
+    names = [status.value for status in BookingStatus] + ["total"]
+    frame["day"] = pd.DatetimeIndex(frame["day"]).tz_localize(tz)
+    first = frame["day"].min() if start is None else pd.Timestamp(start).tz_convert(tz).floor("D")
+    last = (
+        frame["day"].max()
+        if end is None
+        else (pd.Timestamp(end).tz_convert(tz) - pd.Timedelta(microseconds=1)).floor("D")
+    )
+    if pd.isna(first) or pd.isna(last):
+        days = pd.DatetimeIndex([], dtype=f"datetime64[us, {tz}]", name="day")
+    else:
+        days = pd.date_range(first, last, freq="D", name="day", unit="us")
+    filled = frame.set_index("day")[names].reindex(days, fill_value=0).astype("int64")
+    return filled.reset_index()
+
+
+async def practitioner_summary(
+    db: Db, *, start: datetime | None = None, end: datetime | None = None
+) -> pd.DataFrame:
+    """Per practitioner (ordered by id): ``bookings``, ``pending``, ``confirmed``,
+    ``cancelled``, ``confirmation_rate`` and ``cancellation_rate`` (shares of all their
+    bookings), and ``booked_hours`` (hours of pending and confirmed bookings)."""
+    active = Booking.status != BookingStatus.CANCELLED
+    hours = extract("epoch", Booking.end_time - Booking.start_time) / 3600.0
+    stmt = (
+        select(
+            Booking.practitioner_id,
+            func.count().label("bookings"),
+            *[
+                func.count().filter(Booking.status == status).label(status.value)
+                for status in BookingStatus
+            ],
+            func.coalesce(func.sum(case((active, hours), else_=0.0)), 0.0).label("booked_hours"),
+        )
+        .where(*_booking_filters(start=start, end=end))
+        .group_by(Booking.practitioner_id)
+        .order_by(Booking.practitioner_id)
+    )
+    frame = await read_frame(db, stmt)
+    frame["confirmation_rate"] = frame["confirmed"] / frame["bookings"]
+    frame["cancellation_rate"] = frame["cancelled"] / frame["bookings"]
+    frame["booked_hours"] = frame["booked_hours"].astype("float64")
+    return frame[
+        [
+            "practitioner_id",
+            "bookings",
+            "pending",
+            "confirmed",
+            "cancelled",
+            "confirmation_rate",
+            "cancellation_rate",
+            "booked_hours",
+        ]
+    ]
+
+
+async def weekday_hour_counts(
+    db: Db, *, tz: str = "UTC", start: datetime | None = None, end: datetime | None = None
+) -> pd.DataFrame:
+    """Active (pending or confirmed) bookings by local weekday and hour of their start: a 7 x 24
+    frame of ``int64`` counts, rows ``Monday``..``Sunday`` (index ``weekday``), columns 0..23."""
+    local = _local(Booking.start_time, tz)
+    weekday = cast(extract("isodow", local), Integer) - 1
+    hour = cast(extract("hour", local), Integer)
+    stmt = (
+        select(weekday.label("weekday"), hour.label("hour"), func.count().label("bookings"))
+        .where(
+            and_(Booking.status != BookingStatus.CANCELLED, *_booking_filters(start=start, end=end))
+        )
+        .group_by(weekday, hour)
+        .order_by(weekday, hour)
+    )
+    counts = await read_frame(db, stmt, method="session")
+    grid = (
+        counts.pivot(index="weekday", columns="hour", values="bookings")
+        .reindex(index=range(7), columns=range(24), fill_value=0)
+        .fillna(0)
+        .astype("int64")
+    )
+    grid.index = pd.Index(_WEEKDAYS, name="weekday", dtype=_STRING)
+    grid.columns = pd.RangeIndex(24, name="hour")
+    return grid

@@ -1,0 +1,300 @@
+"""Typed DataFrames: column order and dtypes (also empty), filters, time zones, analytics numbers
+against a small hand-computed fixture, chunked iteration, and the ``COPY`` fast path."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from africare_data import frames
+from africare_data.frames import (
+    STATUS_DTYPE,
+    bookings_frame,
+    bookings_per_day,
+    event_types_frame,
+    examples_frame,
+    iter_bookings_frames,
+    posts_frame,
+    practitioner_summary,
+    read_frame,
+    users_frame,
+    weekday_hour_counts,
+)
+from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
+
+UTC_TS = "datetime64[us, UTC]"
+BOOKING_DTYPES = {
+    "id": "int64",
+    "practitioner_id": "int64",
+    "patient_id": "int64",
+    "event_type_id": "Int64",
+    "start_time": UTC_TS,
+    "end_time": UTC_TS,
+    "status": STATUS_DTYPE,
+    "created_at": UTC_TS,
+    "updated_at": UTC_TS,
+    "cancelled_at": UTC_TS,
+    "cancellation_reason": "string",
+    "duration_minutes": "int64",
+}
+MONDAY = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+
+# practitioner, patient, start (hours after Monday 00:00 UTC), minutes, status
+FIXTURE = [
+    (1, 10, 8, 30, BookingStatus.CONFIRMED),  # Mon 08:00
+    (1, 11, 9, 60, BookingStatus.PENDING),  # Mon 09:00
+    (1, 10, 9, 30, BookingStatus.CANCELLED),  # Mon 09:00, cancelled: may overlap
+    (2, 12, 23.5, 45, BookingStatus.CONFIRMED),  # Mon 23:30 UTC = Tue 02:30 Nairobi
+    (2, 10, 48 + 14, 15, BookingStatus.CONFIRMED),  # Wed 14:00
+]
+
+
+def dtypes_of(frame: pd.DataFrame) -> dict[str, object]:
+    return {name: frame[name].dtype for name in frame.columns}
+
+
+async def add_fixture(db: AsyncSession, weeks_later: int = 0) -> None:
+    rows = [
+        {
+            "practitioner_id": practitioner,
+            "patient_id": patient,
+            "start_time": MONDAY + timedelta(weeks=weeks_later, hours=hours),
+            "end_time": MONDAY + timedelta(weeks=weeks_later, hours=hours, minutes=minutes),
+            "status": status,
+        }
+        for practitioner, patient, hours, minutes, status in FIXTURE
+    ]
+    await db.execute(insert(Booking), rows)
+
+
+@pytest.fixture
+async def booked(session: AsyncSession) -> AsyncSession:
+    await add_fixture(session)
+    return session
+
+
+async def test_empty_bookings_frame_keeps_columns_and_dtypes(session: AsyncSession) -> None:
+    frame = await bookings_frame(session)
+    assert frame.empty
+    assert dtypes_of(frame) == BOOKING_DTYPES
+
+
+async def test_bookings_frame_dtypes_order_and_duration(booked: AsyncSession) -> None:
+    frame = await bookings_frame(booked)
+    assert dtypes_of(frame) == BOOKING_DTYPES
+    assert list(frame["status"].cat.categories) == ["pending", "confirmed", "cancelled"]
+    starts = list(frame["start_time"])
+    assert starts == sorted(starts)
+    # Same start: ordered by id.
+    same = frame[frame["start_time"] == MONDAY + timedelta(hours=9)]
+    assert list(same["id"]) == sorted(same["id"])
+    assert list(frame["duration_minutes"]) == [30, 60, 30, 45, 15]
+
+
+async def test_bookings_frame_filters_combine(booked: AsyncSession) -> None:
+    assert len(await bookings_frame(booked, practitioner_id=1)) == 3
+    assert len(await bookings_frame(booked, patient_id=10)) == 3
+    assert len(await bookings_frame(booked, practitioner_id=1, patient_id=10)) == 2
+    active = await bookings_frame(booked, status=["pending", BookingStatus.CONFIRMED])
+    assert len(active) == 4
+    assert set(active["status"]) == {"pending", "confirmed"}
+    assert len(await bookings_frame(booked, status="cancelled")) == 1
+    window = await bookings_frame(
+        booked, start=MONDAY + timedelta(hours=9), end=MONDAY + timedelta(days=1)
+    )
+    assert len(window) == 3
+    empty = await bookings_frame(booked, practitioner_id=99)
+    assert empty.empty
+    assert dtypes_of(empty) == BOOKING_DTYPES
+
+
+async def test_naive_filter_datetimes_are_refused(session: AsyncSession) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await bookings_frame(session, start=datetime(2026, 3, 2))
+
+
+async def test_tz_converts_timestamps(booked: AsyncSession) -> None:
+    frame = await bookings_frame(booked, tz="Africa/Nairobi")
+    assert str(frame["start_time"].dtype) == "datetime64[us, Africa/Nairobi]"
+    assert frame["start_time"].iloc[0] == pd.Timestamp("2026-03-02 11:00", tz="Africa/Nairobi")
+    utc = await bookings_frame(booked)
+    assert (frame["start_time"] == utc["start_time"]).all()
+
+
+async def test_other_entity_frames(session: AsyncSession) -> None:
+    empty = {
+        "examples": await examples_frame(session),
+        "users": await users_frame(session),
+        "posts": await posts_frame(session),
+        "event_types": await event_types_frame(session),
+    }
+    assert {name: list(frame.columns) for name, frame in empty.items()} == {
+        "examples": ["id", "name", "description", "created_at", "updated_at"],
+        "users": ["id", "name", "email", "created_at", "post_count"],
+        "posts": ["id", "title", "content", "author_id", "author_name"],
+        "event_types": ["id", "name", "duration_minutes", "created_at"],
+    }
+    session.add_all(
+        [
+            Example(name="first", description=None),
+            EventType(name="Consultation", duration_minutes=30),
+            ada := User(name="Ada", email="ada@example.org"),
+            User(name="Kofi", email="kofi@example.org"),
+        ]
+    )
+    await session.flush()
+    session.add_all([Post(title=f"t{i}", content="c", author_id=ada.id) for i in range(2)])
+    await session.flush()
+    full = {
+        "examples": await examples_frame(session),
+        "users": await users_frame(session),
+        "posts": await posts_frame(session),
+        "event_types": await event_types_frame(session),
+    }
+    for name, frame in full.items():
+        assert dtypes_of(frame) == dtypes_of(empty[name]), name
+    assert dtypes_of(full["users"]) == {
+        "id": "int64",
+        "name": "string",
+        "email": "string",
+        "created_at": UTC_TS,
+        "post_count": "int64",
+    }
+    assert full["examples"]["description"].isna().all()
+    assert str(full["examples"]["updated_at"].dtype) == UTC_TS
+    assert list(full["users"]["post_count"]) == [2, 0]
+    assert list(full["posts"]["author_name"]) == ["Ada", "Ada"]
+    assert full["event_types"]["duration_minutes"].dtype == "int64"
+
+
+async def test_read_frame_on_a_connection_and_with_orm_entities(db_engine: AsyncEngine) -> None:
+    async with db_engine.connect() as connection:
+        frame = await read_frame(connection, select(Booking).where(Booking.id < 0))
+    assert list(frame.columns) == [column.name for column in Booking.__table__.columns]
+    assert frame["status"].dtype == STATUS_DTYPE
+
+
+async def test_bookings_per_day(booked: AsyncSession) -> None:
+    utc = await bookings_per_day(booked)
+    assert list(utc.columns) == ["day", "pending", "confirmed", "cancelled", "total"]
+    assert str(utc["day"].dtype) == UTC_TS
+    assert all(utc[name].dtype == "int64" for name in utc.columns[1:])
+    # Mon: 2 confirmed, 1 pending, 1 cancelled; Tue: nothing (zeros); Wed: 1 confirmed.
+    assert utc.drop(columns="day").to_numpy().tolist() == [[1, 2, 1, 4], [0, 0, 0, 0], [0, 1, 0, 1]]
+    nairobi = await bookings_per_day(booked, tz="Africa/Nairobi")
+    assert nairobi["day"].iloc[0] == pd.Timestamp("2026-03-02", tz="Africa/Nairobi")
+    assert list(nairobi["total"]) == [3, 1, 1]  # the 23:30 UTC booking is Tuesday there
+    windowed = await bookings_per_day(booked, start=MONDAY - timedelta(days=1), end=MONDAY)
+    assert windowed["total"].tolist() == [0]
+    empty = await bookings_per_day(booked, start=MONDAY, end=MONDAY)
+    assert empty.empty
+    assert dtypes_of(empty) == dtypes_of(utc)
+
+
+async def test_practitioner_summary(booked: AsyncSession) -> None:
+    summary = await practitioner_summary(booked)
+    assert dtypes_of(summary) == {
+        "practitioner_id": "int64",
+        "bookings": "int64",
+        "pending": "int64",
+        "confirmed": "int64",
+        "cancelled": "int64",
+        "confirmation_rate": "float64",
+        "cancellation_rate": "float64",
+        "booked_hours": "float64",
+    }
+    assert summary.to_dict("list") == {
+        "practitioner_id": [1, 2],
+        "bookings": [3, 2],
+        "pending": [1, 0],
+        "confirmed": [1, 2],
+        "cancelled": [1, 0],
+        "confirmation_rate": [1 / 3, 1.0],
+        "cancellation_rate": [1 / 3, 0.0],
+        "booked_hours": [1.5, 1.0],
+    }
+    empty = await practitioner_summary(booked, start=MONDAY, end=MONDAY)
+    assert empty.empty
+    assert dtypes_of(empty) == dtypes_of(summary)
+
+
+async def test_weekday_hour_counts(booked: AsyncSession) -> None:
+    utc = await weekday_hour_counts(booked)
+    assert utc.shape == (7, 24)
+    assert (utc.dtypes == "int64").all()
+    assert list(utc.index) == [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ]
+    assert utc.to_numpy().sum() == 4  # the cancelled booking is not counted
+    assert utc.loc["Monday", 8] == 1
+    assert utc.loc["Monday", 9] == 1
+    assert utc.loc["Monday", 23] == 1
+    assert utc.loc["Wednesday", 14] == 1
+    nairobi = await weekday_hour_counts(booked, tz="Africa/Nairobi")
+    assert nairobi.loc["Tuesday", 2] == 1
+    assert nairobi.loc["Monday", 11] == 1
+    assert (await weekday_hour_counts(booked, start=MONDAY, end=MONDAY)).to_numpy().sum() == 0
+
+
+@pytest.mark.parametrize("chunksize", [1, 2, 100])
+async def test_chunked_iteration_equals_the_full_frame(
+    booked: AsyncSession, chunksize: int
+) -> None:
+    chunks = [chunk async for chunk in iter_bookings_frames(booked, chunksize=chunksize)]
+    assert all(len(chunk) <= chunksize for chunk in chunks)
+    joined = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(joined, await bookings_frame(booked))
+    filtered = [c async for c in iter_bookings_frames(booked, chunksize=2, practitioner_id=2)]
+    pd.testing.assert_frame_equal(
+        pd.concat(filtered, ignore_index=True), await bookings_frame(booked, practitioner_id=2)
+    )
+
+
+@pytest.fixture
+async def committed(committed_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    async with AsyncSession(committed_engine) as db:
+        await add_fixture(db)
+        await db.commit()
+    yield committed_engine
+
+
+async def test_copy_fast_path_equals_the_session_path(committed: AsyncEngine) -> None:
+    stmt = frames._bookings_select()
+    async with AsyncSession(committed) as db:
+        fast = await read_frame(db, stmt, method="copy", tz="Africa/Lagos")
+        slow = await read_frame(db, stmt, method="session", tz="Africa/Lagos")
+    pd.testing.assert_frame_equal(fast, slow)
+    assert dtypes_of(fast)["status"] == STATUS_DTYPE
+
+
+async def test_copy_fast_path_sees_the_session_snapshot(committed: AsyncEngine) -> None:
+    stmt = frames._bookings_select()
+    async with AsyncSession(committed) as reader, AsyncSession(committed) as writer:
+        await reader.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        before = await read_frame(reader, stmt, method="session")
+        await add_fixture(writer, weeks_later=1)  # committed by another session meanwhile...
+        await writer.execute(
+            Booking.__table__.delete().where(Booking.status == BookingStatus.CANCELLED)
+        )
+        await writer.commit()
+        # ...is invisible to the repeatable-read reader, on the COPY path too.
+        pd.testing.assert_frame_equal(await read_frame(reader, stmt, method="copy"), before)
+
+
+async def test_uncommitted_writes_are_seen_on_every_path(committed: AsyncEngine) -> None:
+    async with AsyncSession(committed) as db:
+        await add_fixture(db, weeks_later=1)
+        frame = await read_frame(db, frames._bookings_select(), method="copy")
+        assert len(frame) == 2 * len(FIXTURE)
+        await db.rollback()
