@@ -12,10 +12,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from africare_data import embedded
 from africare_data.config import mask_url, settings
-from africare_data.errors import AfricareDataError
+from africare_data.errors import AfricareDataError, InvalidInputError
 
 __all__ = ["main"]
 
@@ -97,6 +98,91 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(args: argparse.Namespace) -> int:
+    """Generate and load synthetic bookings; a second run with the same seed changes nothing."""
+    from tqdm import tqdm
+
+    from africare_data.database import async_session_maker, engine
+    from africare_data.synthetic import generate_bookings, load_bookings, seeded_rows
+
+    async def seed() -> str:
+        with tqdm(total=3, desc="generating", unit="step") as bar:
+            frame = generate_bookings(args.bookings, seed=args.seed)
+            bar.update()
+            try:
+                async with async_session_maker() as db:
+                    bar.set_description("checking")
+                    present = await seeded_rows(db, frame)
+                    bar.update()
+                    if present == len(frame):
+                        bar.update()
+                        return (
+                            f"{present} bookings of seed {args.seed} already loaded: nothing to do."
+                        )
+                    if present:
+                        raise InvalidInputError(
+                            f"{present} of the {len(frame)} bookings of seed {args.seed} are "
+                            "already loaded (an earlier run with another --bookings?): refusing "
+                            "to load the rest twice"
+                        )
+                    bar.set_description(f"loading {len(frame)} bookings")
+                    await load_bookings(db, frame)
+                    bar.update()
+            finally:
+                await engine.dispose()
+        return f"Loaded {len(frame)} bookings (seed {args.seed})."
+
+    print(asyncio.run(seed()))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Stream the bookings table chunk by chunk into a Parquet or CSV file."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+    from sqlalchemy import func, select
+    from tqdm import tqdm
+
+    from africare_data.database import async_session_maker, engine
+    from africare_data.frames import bookings_frame, iter_bookings_frames
+    from africare_data.models import Booking
+
+    async def export() -> int:
+        writer: Any = None
+        written = 0
+        try:
+            async with async_session_maker() as db:
+                total = (await db.execute(select(func.count()).select_from(Booking))).scalar_one()
+                with tqdm(total=total, desc=f"exporting to {args.path}", unit="row") as bar:
+                    async for chunk in iter_bookings_frames(db, chunksize=args.chunksize):
+                        table = pa.Table.from_pandas(chunk, preserve_index=False)
+                        if writer is None:
+                            writer = (
+                                pq.ParquetWriter(args.path, table.schema)
+                                if args.format == "parquet"
+                                else pa_csv.CSVWriter(args.path, table.schema)
+                            )
+                        writer.write_table(table)
+                        written += len(chunk)
+                        bar.update(len(chunk))
+                if writer is None:  # no rows: still write the file, with the schema
+                    empty = await bookings_frame(db, practitioner_id=-1)
+                    table = pa.Table.from_pandas(empty, preserve_index=False)
+                    if args.format == "parquet":
+                        pq.write_table(table, args.path)
+                    else:
+                        pa_csv.write_csv(table, args.path)
+        finally:
+            if writer is not None:
+                writer.close()
+            await engine.dispose()
+        return written
+
+    print(f"Exported {asyncio.run(export())} bookings to {args.path} ({args.format}).")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="africare-data", description="AfriCare data toolkit: database and data commands."
@@ -118,6 +204,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
     serve.set_defaults(run=_serve)
+    seed = commands.add_parser("seed", help="load deterministic synthetic bookings (idempotent)")
+    seed.add_argument("--bookings", type=int, required=True, help="how many bookings")
+    seed.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    seed.set_defaults(run=_seed)
+    export = commands.add_parser("export", help="export a table to a file, chunk by chunk")
+    export.add_argument("table", choices=["bookings"])
+    export.add_argument("path", help="output file")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    export.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk")
+    export.set_defaults(run=_export)
     return parser
 
 

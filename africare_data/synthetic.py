@@ -33,6 +33,7 @@ __all__ = [
     "TIME_ZONES",
     "generate_bookings",
     "load_bookings",
+    "seeded_rows",
 ]
 
 TIME_ZONES: Final = (
@@ -302,3 +303,27 @@ def _datetimes(series: pd.Series[Any]) -> list[datetime | None]:
         None if gone else _EPOCH + step * int(value)
         for value, gone in zip(micros.tolist(), missing.tolist(), strict=True)
     ]
+
+
+async def seeded_rows(db: AsyncSession | AsyncConnection, frame: pd.DataFrame) -> int:
+    """How many rows of ``frame`` are already in ``bookings`` (same practitioner, patient, start
+    and end): what makes ``africare-data seed`` idempotent per seed."""
+    if frame.empty:
+        return 0
+    statement = text(
+        "SELECT count(*) FROM bookings b JOIN unnest("
+        "CAST(:practitioners AS integer[]), CAST(:patients AS integer[]), "
+        "CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[])) AS k(p, q, s, e) "
+        "ON b.practitioner_id = k.p AND b.patient_id = k.q "
+        "AND b.start_time = k.s AND b.end_time = k.e"
+    )
+    count = await db.execute(
+        statement,
+        {
+            "practitioners": frame["practitioner_id"].astype("int64").tolist(),
+            "patients": frame["patient_id"].astype("int64").tolist(),
+            "starts": _datetimes(frame["start_time"]),
+            "ends": _datetimes(frame["end_time"]),
+        },
+    )
+    return int(count.scalar_one())
