@@ -26,6 +26,18 @@ from africare_data.errors import (
     InvalidTransitionError,
     NotFoundError,
 )
+from africare_data.frames import (
+    bookings_frame,
+    bookings_per_day,
+    event_types_frame,
+    examples_frame,
+    iter_bookings_frames,
+    posts_frame,
+    practitioner_summary,
+    read_frame,
+    users_frame,
+    weekday_hour_counts,
+)
 from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
 from africare_data.schemas import (
     BookingCreate,
@@ -58,6 +70,7 @@ from africare_data.services import (
     get_user_with_posts,
     update_example,
 )
+from africare_data.synthetic import generate_bookings, load_bookings
 
 __all__ = [
     "AfricareDataError",
@@ -93,6 +106,8 @@ __all__ = [
     "UserWithPosts",
     "__version__",
     "async_session_maker",
+    "bookings_frame",
+    "bookings_per_day",
     "create_db_and_tables",
     "create_event_type",
     "create_example",
@@ -100,7 +115,10 @@ __all__ = [
     "create_user",
     "delete_example",
     "engine",
+    "event_types_frame",
+    "examples_frame",
     "find_users_by_email",
+    "generate_bookings",
     "get_event_type",
     "get_event_types",
     "get_example",
@@ -108,11 +126,18 @@ __all__ = [
     "get_session",
     "get_user",
     "get_user_with_posts",
+    "iter_bookings_frames",
+    "load_bookings",
     "make_engine",
     "make_session_maker",
+    "posts_frame",
+    "practitioner_summary",
+    "read_frame",
     "scratch_database",
     "settings",
     "update_example",
+    "users_frame",
+    "weekday_hour_counts",
 ]
 
 __version__ = "0.1.0"
