@@ -1,0 +1,275 @@
+"""Read and load benchmarks for ``africare_data.frames`` / ``africare_data.synthetic``.
+
+    python benchmarks/bench_frames.py --rows 1000000 [--repeat 3] [--skip-load]
+
+Runs against the embedded server (or ``SQLALCHEMY_DATABASE_URI``) in its own scratch database,
+dropped afterwards. Every read runs in a fresh process, so its peak RSS is its own; the figure
+printed is the median of ``--repeat`` runs, with the ratio to our ``bookings_frame``.
+Needs the ``bench`` extra (ConnectorX, ADBC). Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from africare_data import frames, migrations
+from africare_data.database import make_engine, scratch_database
+from africare_data.models import Booking
+from africare_data.synthetic import _records, generate_bookings, load_bookings
+
+WINDOW = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC))
+READERS = ["ours", "read_sql", "adbc", "connectorx", "psycopg_copy_floor", "psql_copy_floor"]
+
+
+def _sql() -> str:
+    compiled = frames._literal_sql(frames._bookings_select())
+    assert compiled is not None
+    return compiled
+
+
+def _libpq(url: URL) -> str:
+    host = url.query.get("host")
+    if isinstance(host, str):
+        return f"postgresql://{url.username}@/{url.database}?host={host}"
+    port = f":{url.port}" if url.port else ""
+    return f"postgresql://{url.username}@{url.host}{port}/{url.database}"
+
+
+def _worker(reader: str, url_text: str) -> dict[str, Any]:
+    """One timed read in this (fresh) process."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(url_text)
+    sql = _sql()
+    started = time.perf_counter()
+    rows = -1
+    if reader == "ours":
+
+        async def read() -> pd.DataFrame:
+            engine = make_engine(url)
+            try:
+                async with AsyncSession(engine) as db:
+                    return await frames.bookings_frame(db)
+            finally:
+                await engine.dispose()
+
+        frame = asyncio.run(read())
+        rows = len(frame)
+    elif reader == "read_sql":
+        from sqlalchemy import create_engine
+
+        sync = create_engine(url.set(drivername="postgresql+psycopg"))
+        frame = pd.read_sql(sql, sync)
+        rows = len(frame)
+    elif reader == "adbc":
+        import adbc_driver_postgresql.dbapi as adbc
+
+        with adbc.connect(_libpq(url)) as connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+            frame = cursor.fetch_arrow_table().to_pandas()
+        rows = len(frame)
+    elif reader == "connectorx":
+        import connectorx as cx
+
+        host = url.query.get("host")
+        target = (
+            f"postgresql://{url.username}@{str(host).replace('/', '%2F')}/{url.database}"
+            if host
+            else _libpq(url)
+        )
+        frame = cx.read_sql(target, sql)
+        rows = len(frame)
+    elif reader == "psycopg_copy_floor":
+        import psycopg
+
+        with (
+            psycopg.connect(_libpq(url)) as connection,
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy,
+        ):
+            for _ in copy:
+                pass
+    elif reader == "psql_copy_floor":
+        subprocess.run(
+            [
+                "psql",
+                _libpq(url),
+                "-qc",
+                f"\\copy ({sql}) TO '/dev/null' (FORMAT binary)",
+            ],
+            check=True,
+        )
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_mb": peak_mb, "rows": rows}
+
+
+def _run_reader(reader: str, url: URL, repeat: int) -> dict[str, float] | None:
+    if reader == "psql_copy_floor" and shutil.which("psql") is None:
+        return None
+    results = []
+    for _ in range(repeat):
+        output = subprocess.run(
+            [sys.executable, __file__, "--worker", reader, "--url", url.render_as_string(False)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        results.append(json.loads(output.strip().splitlines()[-1]))
+    return {
+        "seconds": statistics.median(r["seconds"] for r in results),
+        "peak_mb": statistics.median(r["peak_mb"] for r in results),
+    }
+
+
+async def _agenda_ms(url: URL, practitioner_id: int, repeat: int = 50) -> tuple[float, int]:
+    engine = make_engine(url)
+    try:
+        async with AsyncSession(engine) as db:
+            times = []
+            rows = 0
+            for _ in range(repeat):
+                started = time.perf_counter()
+                agenda = await frames.bookings_frame(
+                    db, practitioner_id=practitioner_id, start=WINDOW[0], end=WINDOW[1]
+                )
+                rows = len(agenda)
+                times.append(time.perf_counter() - started)
+        return statistics.median(times[5:]) * 1000, rows
+    finally:
+        await engine.dispose()
+
+
+async def _timed_loads(url: URL, frame: pd.DataFrame, repeat: int, small: int) -> dict[str, Any]:
+    """Loading: ours, bare binary COPY, Core executemany and ORM add_all (the last two on
+    ``small`` rows, extrapolated linearly)."""
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    columns = [c for c in frame.columns]
+    results: dict[str, Any] = {}
+
+    async def truncate() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("TRUNCATE bookings RESTART IDENTITY"))
+            await connection.execute(text("ANALYZE bookings"))
+
+    async def ours(part: pd.DataFrame) -> None:
+        async with AsyncSession(engine) as db:
+            await load_bookings(db, part)
+
+    async def bare_copy(part: pd.DataFrame) -> None:
+        records = _records(part, columns)
+        async with engine.begin() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.copy_records_to_table(
+                "bookings", records=records, columns=columns
+            )
+
+    async def core(part: pd.DataFrame) -> None:
+        rows = part.astype(object).where(part.notna(), None).to_dict("records")
+        async with engine.begin() as connection:
+            await connection.execute(insert(Booking), rows)
+
+    async def orm(part: pd.DataFrame) -> None:
+        rows = part.astype(object).where(part.notna(), None).to_dict("records")
+        async with AsyncSession(engine) as db:
+            db.add_all([Booking(**row) for row in rows])
+            await db.commit()
+
+    try:
+        for name, run, size in (
+            ("ours load_bookings", ours, len(frame)),
+            ("bare COPY (asyncpg binary, constraints in place)", bare_copy, len(frame)),
+            ("Core insert executemany", core, small),
+            ("ORM add_all", orm, small),
+        ):
+            part = frame.iloc[:size]
+            times = []
+            for _ in range(repeat):
+                await truncate()
+                started = time.perf_counter()
+                await run(part)
+                times.append(time.perf_counter() - started)
+            seconds = statistics.median(times) * len(frame) / size
+            results[name] = {"seconds": seconds, "extrapolated_from": size}
+        await truncate()
+    finally:
+        await engine.dispose()
+    return results
+
+
+async def main(args: argparse.Namespace) -> None:
+    async with scratch_database("bench") as url:
+        engine = make_engine(url)
+        try:
+            await migrations.upgrade(engine)
+        finally:
+            await engine.dispose()
+        frame = generate_bookings(args.rows, seed=0)
+        print(f"rows: {args.rows}, repeat: {args.repeat} (medians), database: {url.database}")
+        if not args.skip_load:
+            loads = await _timed_loads(url, frame, args.repeat, min(args.small, args.rows))
+            ours = loads["ours load_bookings"]["seconds"]
+            print("\nLOAD (whole table, three secondary indexes + no-overlap constraint)")
+            for name, result in loads.items():
+                note = (
+                    f"  (measured on {result['extrapolated_from']} rows, extrapolated)"
+                    if result["extrapolated_from"] != args.rows
+                    else ""
+                )
+                print(
+                    f"  {name:<52} {result['seconds']:8.2f} s  {args.rows / result['seconds']:9.0f}"
+                    f" rows/s  x{result['seconds'] / ours:5.2f} of ours{note}"
+                )
+        loader = make_engine(url)
+        try:
+            async with AsyncSession(loader) as db:
+                await load_bookings(db, frame)
+        finally:
+            await loader.dispose()
+        print("\nREAD (the whole table into a DataFrame; fresh process per run)")
+        results = {reader: _run_reader(reader, url, args.repeat) for reader in READERS}
+        ours_read = results["ours"]
+        assert ours_read is not None
+        for reader, result in results.items():
+            if result is None:
+                print(f"  {reader:<22} (not available)")
+                continue
+            ratio = result["seconds"] / ours_read["seconds"]
+            print(
+                f"  {reader:<22} {result['seconds']:7.2f} s   x{ratio:6.2f} of ours"
+                f"   peak RSS {result['peak_mb']:7.0f} MB"
+            )
+        agenda, rows = await _agenda_ms(url, practitioner_id=7)
+        print(f"\nAGENDA: one practitioner ({rows} rows) on a warm session: {agenda:.2f} ms median")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--small", type=int, default=50_000, help="rows for Core/ORM loads")
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--worker", choices=READERS, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.worker:
+        print(json.dumps(_worker(arguments.worker, arguments.url)))
+    else:
+        asyncio.run(main(arguments))
