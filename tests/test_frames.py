@@ -262,6 +262,20 @@ async def test_chunked_iteration_equals_the_full_frame(
 
 
 @pytest.fixture
+def copy_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each query that took the ADBC ``COPY`` path."""
+    calls: list[str] = []
+    fetch = frames._adbc_fetch
+
+    def spy(uri: str, snapshot: str, sql: str) -> object:
+        calls.append(sql)
+        return fetch(uri, snapshot, sql)
+
+    monkeypatch.setattr(frames, "_adbc_fetch", spy)
+    return calls
+
+
+@pytest.fixture
 async def committed(committed_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     async with AsyncSession(committed_engine) as db:
         await add_fixture(db)
@@ -269,16 +283,21 @@ async def committed(committed_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]
     yield committed_engine
 
 
-async def test_copy_fast_path_equals_the_session_path(committed: AsyncEngine) -> None:
+async def test_copy_fast_path_equals_the_session_path(
+    committed: AsyncEngine, copy_calls: list[str]
+) -> None:
     stmt = frames._bookings_select()
     async with AsyncSession(committed) as db:
         fast = await read_frame(db, stmt, method="copy", tz="Africa/Lagos")
         slow = await read_frame(db, stmt, method="session", tz="Africa/Lagos")
     pd.testing.assert_frame_equal(fast, slow)
     assert dtypes_of(fast)["status"] == STATUS_DTYPE
+    assert len(copy_calls) == 1
 
 
-async def test_copy_fast_path_sees_the_session_snapshot(committed: AsyncEngine) -> None:
+async def test_copy_fast_path_sees_the_session_snapshot(
+    committed: AsyncEngine, copy_calls: list[str]
+) -> None:
     stmt = frames._bookings_select()
     async with AsyncSession(committed) as reader, AsyncSession(committed) as writer:
         await reader.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -290,11 +309,15 @@ async def test_copy_fast_path_sees_the_session_snapshot(committed: AsyncEngine) 
         await writer.commit()
         # ...is invisible to the repeatable-read reader, on the COPY path too.
         pd.testing.assert_frame_equal(await read_frame(reader, stmt, method="copy"), before)
+    assert len(copy_calls) == 1
 
 
-async def test_uncommitted_writes_are_seen_on_every_path(committed: AsyncEngine) -> None:
+async def test_uncommitted_writes_are_seen_on_every_path(
+    committed: AsyncEngine, copy_calls: list[str]
+) -> None:
     async with AsyncSession(committed) as db:
         await add_fixture(db, weeks_later=1)
         frame = await read_frame(db, frames._bookings_select(), method="copy")
         assert len(frame) == 2 * len(FIXTURE)
         await db.rollback()
+    assert copy_calls == []  # the session had written: it stayed on its own connection
