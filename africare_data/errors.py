@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 __all__ = [
     "AfricareDataError",
@@ -148,7 +148,7 @@ def _iso(moment: datetime | None) -> str:
     return "?" if moment is None else moment.isoformat()
 
 
-def sqlstate(error: IntegrityError) -> str | None:
+def sqlstate(error: DBAPIError) -> str | None:
     """The SQLSTATE of the driver error under ``error`` (asyncpg and psycopg both expose it)."""
     for candidate in (error.orig, getattr(error.orig, "__cause__", None)):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)

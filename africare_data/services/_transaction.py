@@ -8,18 +8,37 @@ attribute fails. Any other error rolls the whole session back. Either way the se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import pydantic
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from africare_data.errors import AfricareDataError, InvalidInputError, translate_integrity_errors
+from africare_data.errors import (
+    AfricareDataError,
+    InvalidInputError,
+    sqlstate,
+    translate_integrity_errors,
+)
 
-__all__ = ["reading", "reload_if_expired", "validated", "writing"]
+__all__ = ["reading", "reload_if_expired", "retrying", "validated", "writing"]
 
 SchemaT = TypeVar("SchemaT", bound=pydantic.BaseModel)
+ResultT = TypeVar("ResultT")
+
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+"""Deadlock detected, serialization failure: PostgreSQL aborted the write; running it again is safe.
+
+Concurrent inserts into one exclusion constraint can deadlock (each waits for the other's index
+entry) and PostgreSQL aborts one of them. The booking service orders such writers with an advisory
+lock so this should not happen; retrying is the backstop. The failed attempt was rolled back in
+full, so the retry starts a fresh transaction and sees the winner's committed row.
+"""
+RETRY_ATTEMPTS = 5
 
 
 def validated(
@@ -44,17 +63,24 @@ def describe(error: pydantic.ValidationError) -> str:
 
 @asynccontextmanager
 async def writing(db: AsyncSession) -> AsyncIterator[None]:
-    """Run the block in a SAVEPOINT and commit; translate constraint errors; roll back on error."""
+    """Run the block in a SAVEPOINT and commit; translate constraint errors; undo on error.
+
+    On a refusal we recognise (a domain error), only the block's SAVEPOINT is rolled back and the
+    session's transaction is then ended with a COMMIT of nothing of ours: locks are released and
+    the objects the caller already holds stay loaded (a full ROLLBACK would expire them all, and
+    an expired attribute cannot load implicitly in async code). Any other error rolls the whole
+    session back.
+    """
     try:
         with translate_integrity_errors():
             async with db.begin_nested():
                 yield
             await db.commit()
     except AfricareDataError:
-        # A translated constraint violation: the SAVEPOINT is rolled back already and the
-        # session's transaction is intact, unless the failure came from the final commit.
         if _transaction_failed(db):
             await db.rollback()
+        else:
+            await db.commit()
         raise
     except BaseException:
         await db.rollback()
@@ -64,6 +90,22 @@ async def writing(db: AsyncSession) -> AsyncIterator[None]:
 def _transaction_failed(db: AsyncSession) -> bool:
     transaction = db.sync_session.get_transaction()
     return transaction is not None and not transaction.is_active
+
+
+async def retrying(operation: Callable[[], Awaitable[ResultT]]) -> ResultT:
+    """Await ``operation()``, again (up to :data:`RETRY_ATTEMPTS` times) after a deadlock abort.
+
+    ``operation`` must be a whole :func:`writing` block, so each attempt starts clean.
+    """
+    attempt = 1
+    while True:
+        try:
+            return await operation()
+        except DBAPIError as error:
+            if attempt >= RETRY_ATTEMPTS or sqlstate(error) not in TRANSIENT_SQLSTATES:
+                raise
+        await asyncio.sleep(random.uniform(0, 0.005 * attempt))  # jitter
+        attempt += 1
 
 
 @asynccontextmanager

@@ -39,6 +39,7 @@ from africare_data.services._transaction import (
     describe,
     reading,
     reload_if_expired,
+    retrying,
     validated,
     writing,
 )
@@ -53,6 +54,19 @@ __all__ = [
 
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 """Statuses that hold a slot; cancelled bookings free it."""
+
+_PRACTITIONER_LOCK_SPACE = 0x41_46_42  # "AFB": the advisory-lock key space of booking writers
+
+
+async def _lock_practitioner(db: AsyncSession, practitioner_id: int) -> None:
+    """Queue behind other writers of this practitioner's calendar until our transaction ends.
+
+    The exclusion constraint alone keeps bookings apart, but concurrent inserts into it can
+    deadlock (PostgreSQL then aborts one after ``deadlock_timeout``). Taking this lock first makes
+    competing writers run one after another: the second sees the first's committed row and fails
+    at once with a clean conflict.
+    """
+    await db.execute(select(func.pg_advisory_xact_lock(_PRACTITIONER_LOCK_SPACE, practitioner_id)))
 
 
 async def create_event_type(db: AsyncSession, name: str, duration_minutes: int) -> EventType:
@@ -110,12 +124,18 @@ class BookingService:
             end_time=end_time,
             event_type_id=event_type_id,
         )
-        booking = Booking(**data.model_dump(), status=BookingStatus.PENDING)
-        try:
+
+        async def insert() -> Booking:
+            booking = Booking(**data.model_dump(), status=BookingStatus.PENDING)
             async with writing(db):
+                await _lock_practitioner(db, data.practitioner_id)
                 db.add(booking)
                 await db.flush()
                 await db.refresh(booking)
+            return booking
+
+        try:
+            booking = await retrying(insert)
         except BookingConflictError as error:
             raise await _described_conflict(
                 db, data.practitioner_id, data.start_time, data.end_time
@@ -321,14 +341,27 @@ async def _transition(
         .returning(Booking)
         .execution_options(populate_existing=True, synchronize_session=False)
     )
-    async with writing(db):
-        booking = (await db.execute(statement)).scalar_one_or_none()
-        if booking is None and strict:
-            current = await db.scalar(select(Booking.status).where(Booking.id == booking_id))
-            if current is None:
-                raise NotFoundError("Booking", booking_id)
-            wanted = "rescheduled" if target is None else target.value
-            raise InvalidTransitionError(booking_id, current.value, wanted)
+
+    async def change() -> Booking | None:
+        async with writing(db):
+            if target is None:  # a reschedule writes a new time range: queue like an insert
+                await db.execute(
+                    select(
+                        func.pg_advisory_xact_lock(
+                            _PRACTITIONER_LOCK_SPACE, Booking.practitioner_id
+                        )
+                    ).where(Booking.id == booking_id)
+                )
+            changed = (await db.execute(statement)).scalar_one_or_none()
+            if changed is None and strict:
+                current = await db.scalar(select(Booking.status).where(Booking.id == booking_id))
+                if current is None:
+                    raise NotFoundError("Booking", booking_id)
+                wanted = "rescheduled" if target is None else target.value
+                raise InvalidTransitionError(booking_id, current.value, wanted)
+        return changed
+
+    booking = await retrying(change)
     if booking is not None:
         await reload_if_expired(db, booking)
     return booking
