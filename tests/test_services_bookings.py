@@ -333,3 +333,19 @@ async def test_unknown_violations_pass_through_unchanged(session: AsyncSession) 
         async with session.begin_nested():
             with translate_integrity_errors():
                 await session.execute(text("INSERT INTO scratch VALUES (0)"))
+
+
+@pytest.mark.parametrize("impossible_id", [0, -1, 2**31, 2**63])
+async def test_ids_no_row_can_have_are_simply_not_found(
+    session: AsyncSession, impossible_id: int
+) -> None:
+    assert await BookingService.get_booking(session, impossible_id) is None
+    assert await get_event_type(session, impossible_id) is None
+    assert await BookingService.confirm_booking(session, impossible_id) is None
+    assert await BookingService.cancel_booking(session, impossible_id) is None
+    assert await BookingService.reschedule_booking(session, impossible_id, at(0), at(30)) is None
+    with pytest.raises(NotFoundError):
+        await BookingService.confirm_booking(session, impossible_id, strict=True)
+    assert await BookingService.get_bookings_by_practitioner(session, impossible_id) == []
+    with pytest.raises(InvalidBookingError, match="practitioner_id"):
+        await BookingService.find_free_slots(session, impossible_id, at(0), at(60), MINUTE)

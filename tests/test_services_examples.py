@@ -115,3 +115,12 @@ async def test_bad_input_is_refused_before_writing(
     assert existing.name == "existing"
     # The session is still usable after a refusal.
     assert (await create_example(session, "after")).name == "after"
+
+
+@pytest.mark.parametrize("impossible_id", [0, -1, 2**31, 2**63])
+async def test_ids_no_row_can_have_are_simply_not_found(
+    session: AsyncSession, impossible_id: int
+) -> None:
+    assert await get_example(session, impossible_id) is None
+    assert await update_example(session, impossible_id, name="x") is None
+    assert await delete_example(session, impossible_id) is False

@@ -107,3 +107,11 @@ async def test_posts_are_usable_after_the_session_closes(committed_engine: Async
     assert fresh is not None
     assert [post.title for post in fresh.posts] == ["first", "second"]
     assert UserWithPosts.model_validate(fresh).posts[1].title == "second"
+
+
+@pytest.mark.parametrize("impossible_id", [0, 2**31])
+async def test_ids_no_row_can_have_are_simply_not_found(
+    session: AsyncSession, impossible_id: int
+) -> None:
+    assert await get_user(session, impossible_id) is None
+    assert await get_user_with_posts(session, impossible_id) is None

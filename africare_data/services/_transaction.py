@@ -25,7 +25,7 @@ from africare_data.errors import (
     translate_integrity_errors,
 )
 
-__all__ = ["reading", "reload_if_expired", "retrying", "validated", "writing"]
+__all__ = ["reading", "reload_if_expired", "retrying", "storable_id", "validated", "writing"]
 
 SchemaT = TypeVar("SchemaT", bound=pydantic.BaseModel)
 ResultT = TypeVar("ResultT")
@@ -39,6 +39,15 @@ lock so this should not happen; retrying is the backstop. The failed attempt was
 full, so the retry starts a fresh transaction and sees the winner's committed row.
 """
 RETRY_ATTEMPTS = 5
+MAX_ID = 2**31 - 1
+
+
+def storable_id(value: int) -> bool:
+    """Whether ``value`` fits an id column (PostgreSQL ``integer``, from 1); others name no row.
+
+    Checking first turns an impossible id into "not found" instead of a driver overflow error.
+    """
+    return 0 < value <= MAX_ID
 
 
 def validated(

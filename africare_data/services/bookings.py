@@ -36,10 +36,12 @@ from africare_data.models import Booking, BookingStatus, EventType
 from africare_data.models.booking import CANCELLATION_REASON_LENGTH
 from africare_data.schemas.booking import BookingCreate, EventTypeCreate, TimeSlot
 from africare_data.services._transaction import (
+    MAX_ID,
     describe,
     reading,
     reload_if_expired,
     retrying,
+    storable_id,
     validated,
     writing,
 )
@@ -83,6 +85,8 @@ async def create_event_type(db: AsyncSession, name: str, duration_minutes: int) 
 
 async def get_event_type(db: AsyncSession, event_type_id: int) -> EventType | None:
     """The event type with ``event_type_id``, or ``None``."""
+    if not storable_id(event_type_id):
+        return None
     async with reading(db):
         return await db.get(EventType, event_type_id)
 
@@ -148,6 +152,8 @@ class BookingService:
     @staticmethod
     async def get_booking(db: AsyncSession, booking_id: int) -> Booking | None:
         """The booking with ``booking_id``, or ``None``."""
+        if not storable_id(booking_id):
+            return None
         async with reading(db):
             return await db.get(Booking, booking_id)
 
@@ -166,6 +172,8 @@ class BookingService:
         status.
         """
         _require_aware(start=start, end=end)
+        if not storable_id(practitioner_id):
+            return []
         conditions: list[ColumnElement[bool]] = [Booking.practitioner_id == practitioner_id]
         if start is not None:
             conditions.append(Booking.end_time > start)
@@ -271,6 +279,10 @@ class BookingService:
             raise InvalidBookingError("day_end: must be after day_start")
         if duration <= timedelta(0):
             raise InvalidBookingError(f"duration: must be positive, got {duration}")
+        if not storable_id(practitioner_id):
+            raise InvalidBookingError(
+                f"practitioner_id: must be between 1 and {MAX_ID}, got {practitioner_id}"
+            )
         async with reading(db):
             result = await db.execute(
                 select(Booking.start_time, Booking.end_time)
@@ -331,6 +343,10 @@ async def _transition(
     strict: bool,
 ) -> Booking | None:
     """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed."""
+    if not storable_id(booking_id):
+        if strict:
+            raise NotFoundError("Booking", booking_id)
+        return None
     changes = dict(values, updated_at=func.now())
     if target is not None:
         changes["status"] = target

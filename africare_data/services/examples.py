@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from africare_data.errors import InvalidInputError
 from africare_data.models import Example
 from africare_data.schemas.example import ExampleCreate, ExampleUpdate
-from africare_data.services._transaction import reading, reload_if_expired, validated, writing
+from africare_data.services._transaction import (
+    reading,
+    reload_if_expired,
+    storable_id,
+    validated,
+    writing,
+)
 
 __all__ = ["create_example", "delete_example", "get_example", "get_examples", "update_example"]
 
@@ -37,6 +43,8 @@ async def create_example(db: AsyncSession, name: str, description: str | None = 
 
 async def get_example(db: AsyncSession, id: int) -> Example | None:
     """The example with ``id``, or ``None``."""
+    if not storable_id(id):
+        return None
     async with reading(db):
         return await db.get(Example, id)
 
@@ -62,6 +70,8 @@ async def update_example(
     changes = validated(ExampleUpdate, name=name, description=description).model_dump(
         exclude_none=True
     )
+    if not storable_id(id):
+        return None
     async with writing(db):
         example = await db.get(Example, id, with_for_update=True)
         if example is None:
@@ -78,6 +88,8 @@ async def update_example(
 
 async def delete_example(db: AsyncSession, id: int) -> bool:
     """Delete the example with ``id``; ``False`` if there was none."""
+    if not storable_id(id):
+        return False
     async with writing(db):
         result = await db.execute(delete(Example).where(Example.id == id).returning(Example.id))
         deleted = result.scalar_one_or_none() is not None

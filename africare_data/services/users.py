@@ -15,7 +15,13 @@ from sqlalchemy.orm import selectinload
 from africare_data.errors import DuplicateEmailError, NotFoundError
 from africare_data.models import Post, User
 from africare_data.schemas.user import PostCreate, UserCreate
-from africare_data.services._transaction import reading, reload_if_expired, validated, writing
+from africare_data.services._transaction import (
+    reading,
+    reload_if_expired,
+    storable_id,
+    validated,
+    writing,
+)
 
 __all__ = ["create_post", "create_user", "find_users_by_email", "get_user", "get_user_with_posts"]
 
@@ -40,6 +46,8 @@ async def create_user(db: AsyncSession, name: str, email: str) -> User:
 
 async def get_user(db: AsyncSession, user_id: int) -> User | None:
     """The user with ``user_id`` (posts not loaded), or ``None``."""
+    if not storable_id(user_id):
+        return None
     async with reading(db):
         return await db.get(User, user_id)
 
@@ -73,6 +81,8 @@ async def get_user_with_posts(db: AsyncSession, user_id: int) -> User | None:
     The posts are loaded with ``selectinload`` (and refreshed if the user was already in the
     session), so they stay usable after the session is closed.
     """
+    if not storable_id(user_id):
+        return None
     async with reading(db):
         result = await db.execute(
             select(User)
