@@ -15,6 +15,8 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanit
 # The demo data set `make lab` loads; africare_data.notebook.DEMO_BOOKINGS/DEMO_SEED must match.
 DEMO_BOOKINGS ?= 100000
 DEMO_SEED ?= 0
+# JupyterLab refuses to run as root without --allow-root; containers and CI machines run as root.
+LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: install lab test lint typecheck pytest pytest-external migrate migrate-up db-start db-stop clean
 
@@ -31,7 +33,7 @@ lab: install
 	$(BIN)/africare-data db start
 	$(BIN)/africare-data db upgrade
 	$(BIN)/africare-data seed --bookings $(DEMO_BOOKINGS) --seed $(DEMO_SEED)
-	AFRICARE_NOTEBOOK_DATABASE=demo $(BIN)/jupyter lab notebooks/
+	AFRICARE_NOTEBOOK_DATABASE=demo $(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 ## make test: lint, strict typing, and the whole suite (embedded server, then 127.0.0.1:5432 if up).
 test: install lint typecheck pytest pytest-external
