@@ -1,9 +1,10 @@
 """How every service call runs: validate first, then one transaction that commits or rolls back.
 
 Writes run in a SAVEPOINT inside the session's transaction and commit on success. When the database
-refuses a write for a known reason (a constraint we translate), only that SAVEPOINT is rolled back:
-the caller's other objects stay loaded, which matters in async code, where touching an expired
-attribute fails. Any other error rolls the whole session back. Either way the session stays usable.
+refuses a write for a known reason (a constraint we translate), only that SAVEPOINT is rolled back
+and the transaction is ended: the caller's other objects stay loaded, which matters in async code,
+where touching an expired attribute fails. Any other error rolls the whole session back (and a
+deadlock victim is retried by :func:`retrying`). Either way the session stays usable.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Correctness under concurrency comes from PostgreSQL, not from checks in Python:
 
 * no double booking: the exclusion constraint ``ex_bookings_no_overlap`` refuses an overlapping
   pending or confirmed booking of the same practitioner, whichever transaction comes second; the
-  refusal becomes :class:`~africare_data.errors.BookingConflictError` naming the booking it hit;
+  refusal becomes :class:`~africare_data.errors.BookingConflictError` naming the booking it hit.
+  Writers of one practitioner's calendar first take a transaction-scoped advisory lock, so they
+  queue instead of deadlocking inside the constraint check;
 * status changes are single conditional ``UPDATE ... WHERE status IN (...) RETURNING``
   statements: concurrent confirmations or a cancellation racing a confirmation serialise on the
   row lock, and only a change whose condition still holds wins.
