@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -285,8 +285,36 @@ async def read_frame(
             if snapshot is not None:
                 table = await asyncio.to_thread(_adbc_fetch, *snapshot, sql)
                 return _to_pandas(table, columns, tz)
-    result = await connection.execute(stmt)
-    return _to_pandas(_rows_to_table(result.all(), columns), columns, tz)
+    return _to_pandas(
+        _rows_to_table(await _session_rows(connection, stmt, columns), columns), columns, tz
+    )
+
+
+async def _session_rows(
+    connection: AsyncConnection, stmt: _AnySelect, columns: Sequence[_Column]
+) -> Sequence[Sequence[Any]]:
+    """The rows of ``stmt`` on the session's own connection.
+
+    When every column has a plain type, SQLAlchemy compiles the statement and asyncpg runs it
+    directly (its prepared-statement cache included): half the time of a SQLAlchemy result for
+    an agenda-sized query. Other statements go through ``connection.execute``.
+    """
+    driver = await _driver(connection)
+    if connection.dialect.driver != "asyncpg" or any(c.kind == "other" for c in columns):
+        return (await connection.execute(stmt)).all()
+    if not driver.is_in_transaction():
+        # SQLAlchemy opens the session's transaction on the server with its first statement;
+        # without this, the query would run outside it (another snapshot).
+        await connection.exec_driver_sql("SELECT 1")
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    processors: dict[str, Callable[[Any], Any]] = getattr(compiled, "_bind_processors", {})
+    positions = compiled.positiontup or []
+    arguments = [
+        processors[name](params[name]) if name in processors else params[name] for name in positions
+    ]
+    records: Sequence[Sequence[Any]] = await driver.fetch(str(compiled), *arguments)
+    return records
 
 
 async def _use_copy(connection: AsyncConnection, sql: str, method: Method) -> bool:
