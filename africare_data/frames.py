@@ -187,10 +187,13 @@ def _categorical(categories: tuple[str, ...]) -> pd.CategoricalDtype:
     return pd.CategoricalDtype(list(categories))
 
 
-def _to_pandas(table: pa.Table, columns: Sequence[_Column], tz: str) -> pd.DataFrame:
+def _to_pandas(arrays: list[pa.ChunkedArray], columns: Sequence[_Column], tz: str) -> pd.DataFrame:
+    """Convert column by column, releasing each Arrow column once converted (callers hand over
+    their only reference), so the peak stays near the final frame plus one column."""
     data: dict[str, Any] = {}
-    for position, column in enumerate(columns):
-        data[column.name] = _series(table.column(position), column, tz)
+    arrays.reverse()
+    for column in columns:
+        data[column.name] = _series(arrays.pop(), column, tz)
     return pd.DataFrame(data, columns=[column.name for column in columns], copy=False)
 
 
@@ -225,7 +228,9 @@ def _series(values: pa.ChunkedArray, column: _Column, tz: str) -> Any:
     return values.to_pandas()
 
 
-def _rows_to_table(rows: Sequence[Sequence[Any]], columns: Sequence[_Column]) -> pa.Table:
+def _rows_to_arrays(
+    rows: Sequence[Sequence[Any]], columns: Sequence[_Column]
+) -> list[pa.ChunkedArray]:
     transposed: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [()] * len(columns)
     arrays = []
     for column, values in zip(columns, transposed, strict=True):
@@ -235,7 +240,7 @@ def _rows_to_table(rows: Sequence[Sequence[Any]], columns: Sequence[_Column]) ->
             arrays.append(pa.array(values, from_pandas=True))
         else:
             arrays.append(pa.array(values, type=column.arrow_type, from_pandas=True))
-    return pa.Table.from_arrays(arrays, names=[column.name for column in columns])
+    return [pa.chunked_array([array]) for array in arrays]
 
 
 # --------------------------------------------------------------------------- execution
@@ -283,10 +288,10 @@ async def read_frame(
         if sql is not None and await _use_copy(connection, sql, method):
             snapshot = await _fast_path_snapshot(connection)
             if snapshot is not None:
-                table = await asyncio.to_thread(_adbc_fetch, *snapshot, sql)
-                return _to_pandas(table, columns, tz)
+                arrays = (await asyncio.to_thread(_adbc_fetch, *snapshot, sql)).columns
+                return _to_pandas(arrays, columns, tz)
     return _to_pandas(
-        _rows_to_table(await _session_rows(connection, stmt, columns), columns), columns, tz
+        _rows_to_arrays(await _session_rows(connection, stmt, columns), columns), columns, tz
     )
 
 
@@ -447,7 +452,7 @@ async def iter_bookings_frames(
     connection = await _connection(db)
     result = await connection.stream(stmt.execution_options(yield_per=chunksize))
     async for rows in result.partitions(chunksize):
-        yield _to_pandas(_rows_to_table(rows, columns), columns, tz)
+        yield _to_pandas(_rows_to_arrays(rows, columns), columns, tz)
 
 
 # --------------------------------------------------------------------------- other entities
