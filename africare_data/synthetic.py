@@ -3,13 +3,11 @@
 :func:`generate_bookings` draws a week-by-week agenda for each practitioner: every practitioner
 works in one African time zone, Monday to Friday, 08:00-12:00 and 13:00-17:00 local time, and each
 booked hour of that agenda holds one appointment of 15 to 60 minutes that ends inside the hour.
-So no two bookings of a practitioner ever overlap and the exclusion constraint accepts all of them,
+So no two bookings of a practitioner ever overlap and the no-overlap rule accepts all of them,
 cancelled or not. The same arguments give the same frame, bit for bit, on every machine.
 
 :func:`load_bookings` writes such a frame with one binary ``COPY`` on the session's own connection,
-in one transaction, with every constraint checked. Large loads take the table's ``ACCESS
-EXCLUSIVE`` lock and rebuild the no-overlap constraint once instead of probing it row by row; see
-:func:`load_bookings` for why that keeps exactly the same guarantee.
+in one transaction, with every constraint and the no-overlap rule checked.
 """
 
 from __future__ import annotations
@@ -167,10 +165,6 @@ def _localise(
     return result
 
 
-_BULK_MIN_ROWS: Final = 20_000
-"""Below this many rows a load probes the constraint row by row (no exclusive lock taken)."""
-
-
 async def load_bookings(db: AsyncSession | AsyncConnection, frame: pd.DataFrame) -> int:
     """Insert every row of ``frame`` into ``bookings`` with one binary ``COPY``; return the count.
 
@@ -181,19 +175,12 @@ async def load_bookings(db: AsyncSession | AsyncConnection, frame: pd.DataFrame)
     :class:`~africare_data.errors.NotFoundError` for an unknown event type).
     Inside an outer transaction (a test's session) it runs in a savepoint.
 
-    Checking the no-overlap constraint row by row dominates a bulk load (a GiST probe and insert
-    per row: 1M bookings took 47 s here, against 4.6 s without the constraint). So a load of at
-    least 20 000 rows that is also at least 1.6 times the rows already in the table takes the
-    table's ``ACCESS EXCLUSIVE`` lock first, drops the exclusion constraint and the secondary
-    indexes, copies, and recreates them from their own catalog definitions, which validates
-    every row of the table at once (about 29 s per million rows: the per-row conflict probe of
-    ``ADD CONSTRAINT ... EXCLUDE`` stays the bottleneck, so this is ~1.4x, not 3x, faster).
-    Exactly the same guarantee holds: the lock is held until commit, so no other writer (ORM or
-    raw SQL) can insert, update or even read the table in between; writers already in flight
-    are waited for before the lock is granted and their rows are validated too; a violation
-    fails the recreation and rolls the whole load back, constraint included. The price is that
-    readers wait for the
-    load; smaller loads into a large table keep the row-by-row path.
+    No special bulk path is needed: the no-overlap rule is a statement-level trigger (migration
+    ``0003``) that checks all copied rows in one set-based query at the end of the ``COPY``, after
+    taking the advisory lock of each practitioner in the frame. Writers of those practitioners
+    wait for the load to commit and are then checked against its rows; other practitioners'
+    writers and all readers go on undisturbed. The load must run under READ COMMITTED (the
+    default); the trigger refuses it under REPEATABLE READ or SERIALIZABLE.
     """
     missing = {"practitioner_id", "patient_id", "start_time", "end_time"} - set(frame.columns)
     if missing:
@@ -215,64 +202,12 @@ async def load_bookings(db: AsyncSession | AsyncConnection, frame: pd.DataFrame)
 
 
 async def _copy(connection: AsyncConnection, columns: Sequence[str], records: Any) -> None:
-    bulk = len(records) >= _BULK_MIN_ROWS and len(records) >= 1.6 * await _table_rows(connection)
-    rebuild: list[str] = []
-    if bulk:
-        await connection.execute(text("LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE"))
-        rebuild = await _drop_rebuildables(connection)
-        await connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     try:
         await driver.copy_records_to_table("bookings", records=records, columns=list(columns))
     except asyncpg.IntegrityConstraintViolationError as error:  # the driver's own, untranslated
         raise IntegrityError("COPY bookings", None, error) from error
-    for statement in rebuild:
-        await connection.execute(text(statement))
-
-
-async def _table_rows(connection: AsyncConnection) -> float:
-    """The planner's row estimate for ``bookings`` (an exact count if never analysed)."""
-    estimate = (
-        await connection.execute(
-            text("SELECT reltuples FROM pg_class WHERE oid = 'bookings'::regclass")
-        )
-    ).scalar_one()
-    if estimate < 0:
-        estimate = (await connection.execute(text("SELECT count(*) FROM bookings"))).scalar_one()
-    return float(estimate)
-
-
-async def _drop_rebuildables(connection: AsyncConnection) -> list[str]:
-    """Drop the exclusion constraint(s) and secondary indexes; return the DDL recreating them."""
-    constraints = (
-        await connection.execute(
-            text(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'bookings'::regclass AND contype = 'x' ORDER BY conname"
-            )
-        )
-    ).all()
-    indexes = (
-        await connection.execute(
-            text(
-                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-                "JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE i.indrelid = 'bookings'::regclass AND NOT i.indisprimary "
-                "AND NOT i.indisunique AND NOT EXISTS "
-                "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
-                "ORDER BY c.relname"
-            )
-        )
-    ).all()
-    rebuild: list[str] = []
-    for name, definition in constraints:
-        await connection.execute(text(f'ALTER TABLE bookings DROP CONSTRAINT "{name}"'))
-        rebuild.append(f'ALTER TABLE bookings ADD CONSTRAINT "{name}" {definition}')
-    for name, definition in indexes:
-        await connection.execute(text(f'DROP INDEX "{name}"'))
-        rebuild.append(definition)
-    return rebuild
 
 
 def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:

@@ -30,7 +30,8 @@ async def empty_database(server_url: URL) -> AsyncIterator[tuple[URL, AsyncEngin
 
 
 async def schema_objects(engine: AsyncEngine) -> dict[str, list[str]]:
-    """Tables, enum types and constraints in the public schema (what migrations create)."""
+    """Tables, enum types, constraints, triggers and functions in the public schema (what
+    migrations create)."""
     queries = {
         "tables": "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename <> 'alembic_version' ORDER BY 1",
@@ -38,6 +39,11 @@ async def schema_objects(engine: AsyncEngine) -> dict[str, list[str]]:
         "WHERE nspname = 'public' AND typtype = 'e' ORDER BY 1",
         "constraints": "SELECT conname FROM pg_constraint c JOIN pg_namespace n "
         "ON n.oid = c.connamespace WHERE nspname = 'public' AND contype IN ('c', 'x') ORDER BY 1",
+        "triggers": "SELECT tgname || ':' || tgenabled::text FROM pg_trigger t JOIN pg_class c "
+        "ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE nspname = 'public' AND NOT tgisinternal ORDER BY 1",
+        "functions": "SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE nspname = 'public' ORDER BY 1",
     }
     async with engine.connect() as connection:
         return {
@@ -58,12 +64,29 @@ async def test_upgrade_downgrade_upgrade(empty_database: tuple[URL, AsyncEngine]
     assert set(created["constraints"]) >= {
         "ck_bookings_end_after_start",
         "ck_event_types_duration_positive",
-        "ex_bookings_no_overlap",
     }
+    # Since 0003 the no-overlap rule is two triggers, enabled ALWAYS ('A'), not a constraint.
+    assert "ex_bookings_no_overlap" not in created["constraints"]
+    assert created["triggers"] == [
+        "tr_bookings_no_overlap_insert:A",
+        "tr_bookings_no_overlap_update:A",
+    ]
+    assert created["functions"] == ["bookings_no_overlap_check"]
+
+    await migrations.downgrade(engine, "0002")  # back to the exclusion constraint, no triggers
+    before = await schema_objects(engine)
+    assert "ex_bookings_no_overlap" in before["constraints"]
+    assert before["triggers"] == [] and before["functions"] == []
 
     await migrations.downgrade(engine, "base")
     assert await migrations.current_revision(engine) is None
-    assert await schema_objects(engine) == {"tables": [], "types": [], "constraints": []}
+    assert await schema_objects(engine) == {
+        "tables": [],
+        "types": [],
+        "constraints": [],
+        "triggers": [],
+        "functions": [],
+    }
 
     await migrations.upgrade(engine)
     assert await schema_objects(engine) == created

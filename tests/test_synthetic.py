@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from africare_data import synthetic
 from africare_data.errors import AfricareDataError, BookingConflictError, InvalidBookingError
 from africare_data.frames import STATUS_DTYPE, bookings_frame
 from africare_data.models import Booking, BookingStatus
@@ -70,11 +69,7 @@ async def booking_count(db: AsyncSession) -> int:
     return (await db.execute(select(func.count()).select_from(Booking))).scalar_one()
 
 
-@pytest.mark.parametrize("bulk", [False, True], ids=["row-by-row", "rebuild"])
-async def test_load_bookings_refuses_an_overlap_and_writes_nothing(
-    session: AsyncSession, monkeypatch: pytest.MonkeyPatch, bulk: bool
-) -> None:
-    monkeypatch.setattr(synthetic, "_BULK_MIN_ROWS", 1 if bulk else 10**9)
+async def test_load_bookings_refuses_an_overlap_and_writes_nothing(session: AsyncSession) -> None:
     frame = generate_bookings(200, seed=5, practitioners=4)
     active = frame[frame["status"] != "cancelled"].iloc[[0]]
     clash = active.assign(start_time=active["start_time"] + timedelta(minutes=5))
@@ -96,11 +91,10 @@ async def test_load_bookings_refuses_bad_times(session: AsyncSession) -> None:
 
 
 async def test_bulk_load_blocks_concurrent_writers_until_it_commits(
-    committed_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    committed_engine: AsyncEngine,
 ) -> None:
-    """The rebuild path drops the constraint inside its transaction: a concurrent raw insert of
-    an overlapping row must wait for the load and then be refused."""
-    monkeypatch.setattr(synthetic, "_BULK_MIN_ROWS", 1)
+    """The load holds its practitioners' advisory locks until it commits: a concurrent raw
+    insert of an overlapping row must wait for the load and then be refused."""
     frame = generate_bookings(500, seed=7, practitioners=3)
     row = frame[frame["status"] != "cancelled"].iloc[0]
     async with committed_engine.connect() as loader, committed_engine.connect() as other:
@@ -120,7 +114,7 @@ async def test_bulk_load_blocks_concurrent_writers_until_it_commits(
 
         writer = asyncio.create_task(write())
         await asyncio.sleep(0.3)
-        assert not writer.done()  # blocked by the load's ACCESS EXCLUSIVE lock
+        assert not writer.done()  # blocked by the load's advisory lock on the practitioner
         await loader.commit()
         with pytest.raises(Exception, match="ex_bookings_no_overlap"):
             await writer

@@ -5,10 +5,15 @@ foreign keys. Two rules are enforced by PostgreSQL itself, so they hold for ever
 or raw SQL:
 
 * ``ck_bookings_end_after_start``: ``end_time > start_time``;
-* ``ex_bookings_no_overlap``: no two non-cancelled bookings of one practitioner overlap. It is a
-  GiST exclusion constraint over ``int4range(practitioner_id, practitioner_id, '[]')``
-  (compared with ``=``) and ``tstzrange(start_time, end_time)`` (compared with ``&&``); ranges
-  have GiST operator classes in core PostgreSQL, so no ``btree_gist`` extension is needed.
+* ``ex_bookings_no_overlap``: no two non-cancelled bookings of one practitioner overlap. Since
+  migration ``0003`` this is not an exclusion constraint (its per-row GiST probe made bulk loads
+  ten times slower) but two statement-level triggers, ``tr_bookings_no_overlap_insert`` and
+  ``tr_bookings_no_overlap_update``, calling ``bookings_no_overlap_check()``: per statement, they
+  take the practitioners' advisory locks in ascending order and check the statement's rows in one
+  set-based query; a clash raises SQLSTATE 23P01 naming ``ex_bookings_no_overlap``, as the
+  constraint did. Writes that need the check are refused under REPEATABLE READ and SERIALIZABLE.
+  The migration owns the triggers (Alembic does not compare them); the model declares the partial
+  index the check uses, ``ix_bookings_active_practitioner_start``.
 """
 
 from __future__ import annotations
@@ -21,12 +26,12 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from africare_data.models.base import Base
@@ -77,12 +82,11 @@ class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint("end_time > start_time", name="end_after_start"),
-        ExcludeConstraint(
-            (text("int4range(practitioner_id, practitioner_id, '[]')"), "="),
-            (text("tstzrange(start_time, end_time)"), "&&"),
-            name="ex_bookings_no_overlap",
-            using="gist",
-            where=text("status <> 'cancelled'"),
+        Index(
+            "ix_bookings_active_practitioner_start",
+            "practitioner_id",
+            "start_time",
+            postgresql_where=text("status <> 'cancelled'"),
         ),
     )
 

@@ -2,11 +2,11 @@
 
 Correctness under concurrency comes from PostgreSQL, not from checks in Python:
 
-* no double booking: the exclusion constraint ``ex_bookings_no_overlap`` refuses an overlapping
-  pending or confirmed booking of the same practitioner, whichever transaction comes second; the
-  refusal becomes :class:`~africare_data.errors.BookingConflictError` naming the booking it hit.
-  Writers of one practitioner's calendar first take a transaction-scoped advisory lock, so they
-  queue instead of deadlocking inside the constraint check;
+* no double booking: the no-overlap rule ``ex_bookings_no_overlap`` (statement-level triggers,
+  migration ``0003``) refuses an overlapping pending or confirmed booking of the same
+  practitioner, whichever transaction comes second; the refusal becomes
+  :class:`~africare_data.errors.BookingConflictError` naming the booking it hit. Writers of one
+  practitioner's calendar queue on a transaction-scoped advisory lock (the trigger takes it too);
 * status changes are single conditional ``UPDATE ... WHERE status IN (...) RETURNING``
   statements: concurrent confirmations or a cancellation racing a confirmation serialise on the
   row lock, and only a change whose condition still holds wins.
@@ -65,10 +65,9 @@ _PRACTITIONER_LOCK_SPACE = 0x41_46_42  # "AFB": the advisory-lock key space of b
 async def _lock_practitioner(db: AsyncSession, practitioner_id: int) -> None:
     """Queue behind other writers of this practitioner's calendar until our transaction ends.
 
-    The exclusion constraint alone keeps bookings apart, but concurrent inserts into it can
-    deadlock (PostgreSQL then aborts one after ``deadlock_timeout``). Taking this lock first makes
-    competing writers run one after another: the second sees the first's committed row and fails
-    at once with a clean conflict.
+    The no-overlap trigger takes the same lock at the end of the insert; taking it before makes
+    competing writers queue before writing anything: the second sees the first's committed row
+    and fails at once with a clean conflict.
     """
     await db.execute(select(func.pg_advisory_xact_lock(_PRACTITIONER_LOCK_SPACE, practitioner_id)))
 
