@@ -11,8 +11,10 @@ SQLAlchemy builds every statement. How the rows travel depends on the result's s
 * small results (the planner expects fewer than :data:`FAST_PATH_MIN_ROWS` rows, or a filter
   makes it obvious) run on the session's own asyncpg connection: a few milliseconds;
 * large results are compiled to SQL with literal values and fetched by the ADBC PostgreSQL
-  driver, which streams them with binary ``COPY`` straight into Arrow columns (the same cost as
-  ``psql \\copy``); the conversion to our dtypes is zero-copy or vectorised.
+  driver, which streams them with binary ``COPY`` into Arrow record batches (about the cost of
+  ``psql \\copy``). Each batch is written into the frame's final numpy columns as it arrives
+  and released, so the memory peak is the frame plus one batch, not the frame plus the whole
+  Arrow result.
 
 The fast path uses its own connection to the same database. It imports the session's snapshot
 (``pg_export_snapshot`` / ``SET TRANSACTION SNAPSHOT``), so it sees exactly what a query in the
@@ -27,12 +29,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -243,6 +246,164 @@ def _rows_to_arrays(
     return [pa.chunked_array([array]) for array in arrays]
 
 
+# --------------------------------------------------------------------------- COPY batches -> pandas
+
+_MAX_PREALLOCATED_ROWS: Final = 1 << 24
+"""Preallocate at most this many rows per column from the planner's estimate; grow beyond."""
+
+
+def _code_dtype(categories: Sequence[str]) -> np.dtype[Any]:
+    """The integer dtype pandas itself gives the codes of a categorical with ``categories``."""
+    size = len(categories)
+    for dtype in (np.int8, np.int16, np.int32):
+        if size < np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+class _Assembler:
+    """Writes Arrow record batches straight into each column's final numpy array.
+
+    Only one batch is alive at a time and every column is allocated once, at its final dtype,
+    so the peak is the final frame plus one batch instead of the whole Arrow result plus the
+    frame. The arrays are preallocated from the planner's row estimate (untouched pages cost
+    no memory), grown by copying if the estimate was low, and shrunk in place at the end.
+    Text columns stay Arrow (pandas' ``string`` dtype is Arrow-backed) and columns of other
+    types keep the generic conversion; both copy each batch's piece so the batch can go.
+    """
+
+    def __init__(self, columns: Sequence[_Column], capacity: int) -> None:
+        self._columns = columns
+        self._capacity = max(1, min(capacity, _MAX_PREALLOCATED_ROWS))
+        self._rows = 0
+        self._values: list[Any] = [self._allocate(column) for column in columns]
+        self._masks: list[np.ndarray[Any, Any] | None] = [
+            np.zeros(self._capacity, np.bool_) if self._masked(column) else None
+            for column in columns
+        ]
+        self._types: list[pa.DataType | None] = [None] * len(columns)
+        self._value_sets = {
+            index: pa.array(column.categories, pa.string())
+            for index, column in enumerate(columns)
+            if column.kind == "enum"
+        }
+
+    @staticmethod
+    def _masked(column: _Column) -> bool:
+        return column.nullable and column.kind in ("int", "bool")
+
+    def _allocate(self, column: _Column) -> Any:
+        dtype = _NUMPY_DTYPES.get(column.kind)
+        if column.kind == "enum":
+            dtype = _code_dtype(column.categories)
+        return [] if dtype is None else np.empty(self._capacity, dtype)
+
+    def _reserve(self, rows: int) -> None:
+        if rows <= self._capacity:
+            return
+        capacity = max(rows, self._capacity * 2)
+        for index, values in enumerate(self._values):
+            if isinstance(values, np.ndarray):
+                grown = np.empty(capacity, values.dtype)
+                grown[: self._rows] = values[: self._rows]
+                self._values[index] = grown
+        for index, mask in enumerate(self._masks):
+            if mask is not None:
+                wider = np.zeros(capacity, np.bool_)
+                wider[: self._rows] = mask[: self._rows]
+                self._masks[index] = wider
+        self._capacity = capacity
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Write ``batch`` (its columns in the statement's order) after the rows so far."""
+        start, stop = self._rows, self._rows + batch.num_rows
+        self._reserve(stop)
+        for index, column in enumerate(self._columns):
+            self._add(index, column, batch.column(index), slice(start, stop))
+        self._rows = stop
+
+    def _add(self, index: int, column: _Column, values: pa.Array, rows: slice) -> None:
+        kind = column.kind
+        target = self._values[index]
+        if kind in ("string", "date", "other"):
+            if kind == "string":
+                values = values.cast(pa.large_string())
+            self._types[index] = values.type
+            # A copy: a slice of the batch would keep the whole batch alive.
+            target.append(pa.concat_arrays([values]))
+            return
+        if kind == "enum":
+            codes = pc.index_in(values.cast(pa.string()), value_set=self._value_sets[index])
+            target[rows] = codes.fill_null(-1).to_numpy()
+            return
+        if kind == "float":
+            target[rows] = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            return
+        if kind in ("datetime", "naive"):
+            values = values.cast(pa.timestamp("us")).cast(pa.int64())
+            if values.null_count:
+                values = pc.fill_null(values, _NAT)  # numpy's NaT
+            target[rows] = values.to_numpy()
+            return
+        # int, bool: nulls go to a mask (allocated at the first null of a non-null column)
+        if kind == "int" and not values.null_count and pa.types.is_integer(values.type):
+            view = values.to_numpy()  # zero-copy; numpy widens while writing
+            if np.can_cast(view.dtype, target.dtype):
+                target[rows] = view
+                return
+        values = values.cast(pa.int64() if kind == "int" else pa.bool_())
+        if values.null_count:
+            mask = self._masks[index]
+            if mask is None:
+                mask = self._masks[index] = np.zeros(self._capacity, np.bool_)
+            mask[rows] = values.is_null().to_numpy(zero_copy_only=False)
+            values = pc.fill_null(values, pa.scalar(0 if kind == "int" else False, values.type))
+        target[rows] = values.to_numpy(zero_copy_only=False)
+
+    def frame(self, tz: str) -> pd.DataFrame:
+        """The assembled frame, with the dtypes :func:`_series` gives the same values."""
+        data: dict[str, Any] = {}
+        for index, column in enumerate(self._columns):
+            data[column.name] = self._finish(index, column, tz)
+        return pd.DataFrame(data, columns=[column.name for column in self._columns], copy=False)
+
+    def _shrunk(self, array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        array.resize(self._rows, refcheck=False)  # in place: nothing else refers to it yet
+        return array
+
+    def _finish(self, index: int, column: _Column, tz: str) -> Any:
+        kind = column.kind
+        values = self._values[index]
+        self._values[index] = None
+        if isinstance(values, list):
+            chunks = pa.chunked_array(values, type=self._types[index] or column.arrow_type)
+            return _series(chunks, column, tz)
+        values = self._shrunk(values)
+        mask = self._masks[index]
+        if kind == "int" and mask is not None:
+            return pd.arrays.IntegerArray(values, self._shrunk(mask))
+        if kind == "bool" and mask is not None:
+            return pd.arrays.BooleanArray(values, self._shrunk(mask))
+        if kind == "enum":
+            return pd.Categorical.from_codes(values, dtype=_categorical(column.categories))
+        if kind == "datetime":
+            aware = pd.DatetimeIndex(values, dtype=_UTC, copy=False)  # int64 µs since the epoch
+            return aware if tz == "UTC" else aware.tz_convert(tz)
+        if kind == "naive":
+            return pd.DatetimeIndex(values.view("datetime64[us]"), copy=False)
+        return values
+
+
+_NUMPY_DTYPES: Final[dict[str, Any]] = {
+    "int": np.int64,
+    "float": np.float64,
+    "bool": np.bool_,
+    "datetime": np.int64,
+    "naive": np.int64,
+}
+_UTC: Final = pd.DatetimeTZDtype("us", "UTC")
+
+
 # --------------------------------------------------------------------------- execution
 
 
@@ -285,11 +446,11 @@ async def read_frame(
     connection = await _connection(db)
     if method != "session":
         sql = _literal_sql(stmt)
-        if sql is not None and await _use_copy(connection, sql, method):
+        planned = 0 if sql is None else await _planned_rows(connection, sql)
+        if sql is not None and (method == "copy" or planned >= FAST_PATH_MIN_ROWS):
             snapshot = await _fast_path_snapshot(connection)
             if snapshot is not None:
-                arrays = (await asyncio.to_thread(_adbc_fetch, *snapshot, sql)).columns
-                return _to_pandas(arrays, columns, tz)
+                return await asyncio.to_thread(_copy_frame, *snapshot, sql, columns, tz, planned)
     return _to_pandas(
         _rows_to_arrays(await _session_rows(connection, stmt, columns), columns), columns, tz
     )
@@ -322,14 +483,13 @@ async def _session_rows(
     return records
 
 
-async def _use_copy(connection: AsyncConnection, sql: str, method: Method) -> bool:
-    if method == "copy":
-        return True
+async def _planned_rows(connection: AsyncConnection, sql: str) -> int:
+    """The planner's row estimate for ``sql`` (``EXPLAIN``, not run)."""
     driver = await _driver(connection)
     plan = await driver.fetchval("EXPLAIN (FORMAT JSON) " + sql)
     if isinstance(plan, str):  # asyncpg decodes json itself; keep working if it stops
         plan = json.loads(plan)
-    return bool(plan[0]["Plan"]["Plan Rows"] >= FAST_PATH_MIN_ROWS)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 async def _fast_path_snapshot(connection: AsyncConnection) -> tuple[str, str] | None:
@@ -361,17 +521,39 @@ async def _fast_path_snapshot(connection: AsyncConnection) -> tuple[str, str] | 
     return uri, snapshot
 
 
-def _adbc_fetch(uri: str, snapshot: str, sql: str) -> pa.Table:
-    """Fetch ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot."""
+_ADBC_BATCH_OPTION: Final = "adbc.postgresql.batch_size_hint_bytes"
+_ADBC_BATCH_BYTES: Final = 4 << 20
+"""Record batches of about 4 MB (ADBC's default is 16 MB): one batch is all the Arrow memory
+alive at a time, and smaller batches measured no slower."""
+
+
+def _adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
+    """Stream ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot,
+    one record batch at a time, after an empty batch with the result's schema."""
     import adbc_driver_postgresql.dbapi as adbc
 
     with adbc.connect(uri, autocommit=True) as connection, connection.cursor() as cursor:
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        cursor.adbc_statement.set_options(**{_ADBC_BATCH_OPTION: str(_ADBC_BATCH_BYTES)})
         cursor.execute(sql)
-        table: pa.Table = cursor.fetch_arrow_table()
+        with cursor.fetch_record_batch() as reader:
+            # An empty batch first: its schema types the columns of an empty result too.
+            yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+            yield from reader
         cursor.execute("COMMIT")
-        return table
+
+
+def _copy_frame(
+    uri: str, snapshot: str, sql: str, columns: Sequence[_Column], tz: str, planned: int
+) -> pd.DataFrame:
+    """The frame of ``sql`` on the ``COPY`` path: each batch goes into the final arrays as it
+    arrives and is released before the next one is read."""
+    assembler = _Assembler(columns, capacity=planned + planned // 8 + 1024)
+    for batch in _adbc_fetch(uri, snapshot, sql):
+        assembler.add(batch)
+        del batch
+    return assembler.frame(tz)
 
 
 # --------------------------------------------------------------------------- bookings

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import statistics
@@ -50,6 +51,14 @@ def _libpq(url: URL) -> str:
     return f"postgresql://{url.username}@{url.host}{port}/{url.database}"
 
 
+def _status_mb(field: str) -> float:
+    """A ``/proc/self/status`` figure of this process, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
 def _worker(reader: str, url_text: str) -> dict[str, Any]:
     """One timed read in this (fresh) process."""
     from sqlalchemy.engine import make_url
@@ -58,10 +67,19 @@ def _worker(reader: str, url_text: str) -> dict[str, Any]:
     sql = _sql()
     # Import every driver before the clock starts: the figures compare reads, not imports.
     import adbc_driver_postgresql.dbapi  # noqa: F401
+    import asyncpg  # noqa: F401
     import connectorx  # noqa: F401
     import psycopg
+    import sqlalchemy.dialects.postgresql.asyncpg  # noqa: F401
 
+    # The baseline: this process after its imports, before the read. Resetting the high-water
+    # mark makes the peak the read's own (import-time transients do not count either way).
+    start_mb = _status_mb("VmRSS")
+    # If the reset is refused, the peak also covers the imports: an over-estimate, never under.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
     started = time.perf_counter()
+    frame: pd.DataFrame | None = None
     rows = -1
     if reader == "ours":
 
@@ -121,13 +139,18 @@ def _worker(reader: str, url_text: str) -> dict[str, Any]:
         )
     seconds = time.perf_counter() - started
     # VmHWM: this process image's own peak (ru_maxrss would carry the parent's over exec).
-    status = Path("/proc/self/status").read_text()
-    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-    peak_mb = peak_kb / 1024
-    return {"seconds": seconds, "peak_mb": peak_mb, "rows": rows}
+    peak_mb = _status_mb("VmHWM")
+    frame_mb = None if frame is None else frame.memory_usage(deep=True).sum() / 2**20
+    return {
+        "seconds": seconds,
+        "peak_mb": peak_mb,
+        "start_mb": start_mb,
+        "frame_mb": frame_mb,
+        "rows": rows,
+    }
 
 
-def _run_reader(reader: str, url: URL, repeat: int) -> dict[str, float] | None:
+def _run_reader(reader: str, url: URL, repeat: int) -> dict[str, Any] | None:
     if reader == "psql_copy_floor" and shutil.which("psql") is None:
         return None
     results = []
@@ -139,9 +162,14 @@ def _run_reader(reader: str, url: URL, repeat: int) -> dict[str, float] | None:
             text=True,
         ).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
+    frames_mb = [r["frame_mb"] for r in results if r["frame_mb"] is not None]
     return {
         "seconds": statistics.median(r["seconds"] for r in results),
         "peak_mb": statistics.median(r["peak_mb"] for r in results),
+        "start_mb": statistics.median(r["start_mb"] for r in results),
+        # What the read itself added: peak minus the same process after its imports.
+        "read_mb": statistics.median(r["peak_mb"] - r["start_mb"] for r in results),
+        "frame_mb": statistics.median(frames_mb) if frames_mb else None,
     }
 
 
@@ -255,7 +283,11 @@ async def main(args: argparse.Namespace) -> None:
                 await connection.exec_driver_sql("CHECKPOINT")
         finally:
             await loader.dispose()
-        print("\nREAD (the whole table into a DataFrame; fresh process per run)")
+        print(
+            "\nREAD (the whole table into a DataFrame; fresh process per run; 'read' is the peak"
+            " RSS minus the same process's RSS after its imports, 'frame' its"
+            " memory_usage(deep=True))"
+        )
         results = {reader: _run_reader(reader, url, args.repeat) for reader in READERS}
         ours_read = results["ours"]
         assert ours_read is not None
@@ -264,9 +296,14 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"  {reader:<22} (not available)")
                 continue
             ratio = result["seconds"] / ours_read["seconds"]
+            memory = ""
+            if result["frame_mb"] is not None:
+                share = result["read_mb"] / result["frame_mb"]
+                memory = f"  frame {result['frame_mb']:3.0f} MB  read x{share:4.2f} of frame"
             print(
                 f"  {reader:<22} {result['seconds']:7.2f} s   x{ratio:6.2f} of ours"
-                f"   peak RSS {result['peak_mb']:7.0f} MB"
+                f"   peak RSS {result['peak_mb']:5.0f} MB = start {result['start_mb']:4.0f}"
+                f" + read {result['read_mb']:5.0f} MB{memory}"
             )
         agenda, rows = await _agenda_ms(url, practitioner_id=7)
         print(f"\nAGENDA: one practitioner ({rows} rows) on a warm session: {agenda:.2f} ms median")
