@@ -1,7 +1,8 @@
 """The booking workflow under concurrent use: each task has its own session, all on one server.
 
 A barrier releases the tasks together, so their statements really overlap in PostgreSQL; the
-database (exclusion constraint, conditional updates on a locked row) decides who wins.
+database (the no-overlap triggers behind their advisory locks, conditional updates on a locked
+row) decides who wins.
 """
 
 from __future__ import annotations

@@ -34,10 +34,11 @@ ResultT = TypeVar("ResultT")
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 """Deadlock detected, serialization failure: PostgreSQL aborted the write; running it again is safe.
 
-Concurrent inserts into one exclusion constraint can deadlock (each waits for the other's index
-entry) and PostgreSQL aborts one of them. The booking service orders such writers with an advisory
-lock so this should not happen; retrying is the backstop. The failed attempt was rolled back in
-full, so the retry starts a fresh transaction and sees the winner's committed row.
+Writers of bookings queue on per-practitioner advisory locks (taken by the service, and again, in
+ascending order, by the no-overlap triggers), so a deadlock should not happen; should PostgreSQL
+still abort one (e.g. against a writer locking in another order), retrying is the backstop. The
+failed attempt was rolled back in full, so the retry starts a fresh transaction and sees the
+winner's committed row.
 """
 RETRY_ATTEMPTS = 5
 MAX_ID = 2**31 - 1
