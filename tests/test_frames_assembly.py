@@ -1,0 +1,111 @@
+"""The streaming conversion of ``frames``: batch by batch into preallocated columns.
+
+The fast path writes each Arrow record batch straight into the final numpy columns, sized from the
+planner's estimate and grown when it is low. Whatever the estimate and batch sizes, the frame must
+equal the one-shot conversion of the whole table, dtypes included, for every column kind and with
+nulls anywhere (even in columns the statement says are never null).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from africare_data.frames import _Assembler, _Column, _to_pandas
+
+ROWS = 2000
+STATUSES = ("pending", "confirmed", "cancelled")
+
+
+def _column(
+    arrow_type: pa.DataType, value: Callable[[int], object], nulls: float = 0.0
+) -> pa.Array:
+    draw = random.Random(f"{arrow_type}{nulls}")
+    return pa.array([None if draw.random() < nulls else value(i) for i in range(ROWS)], arrow_type)
+
+
+def _moment(i: int) -> dt.datetime:
+    return dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i * 37)
+
+
+SOURCE: dict[str, tuple[pa.Array, _Column]] = {
+    "int": (_column(pa.int32(), lambda i: i - 100), _Column("int", "int", False)),
+    "int_nulls_unexpected": (
+        _column(pa.int32(), lambda i: i, 0.1),
+        _Column("int_nulls_unexpected", "int", False),
+    ),
+    "int64_nullable": (
+        _column(pa.int64(), lambda i: i * 10**12, 0.3),
+        _Column("int64_nullable", "int", True),
+    ),
+    "float": (_column(pa.float32(), lambda i: i / 3, 0.2), _Column("float", "float", True)),
+    "numeric_text": (
+        _column(pa.string(), lambda i: f"{i}.25", 0.1),
+        _Column("numeric_text", "float", True),
+    ),
+    "bool": (_column(pa.bool_(), lambda i: i % 3 == 0), _Column("bool", "bool", False)),
+    "bool_nullable": (
+        _column(pa.bool_(), lambda i: i % 3 == 0, 0.2),
+        _Column("bool_nullable", "bool", True),
+    ),
+    "bool_nulls_late": (
+        pa.array([True] * (ROWS - 3) + [None, False, None]),
+        _Column("bool_nulls_late", "bool", False),
+    ),
+    "aware": (_column(pa.timestamp("us", tz="UTC"), _moment), _Column("aware", "datetime", False)),
+    "aware_nullable": (
+        _column(pa.timestamp("us", tz="UTC"), _moment, 0.5),
+        _Column("aware_nullable", "datetime", True),
+    ),
+    "naive": (
+        _column(
+            pa.timestamp("us"), lambda i: dt.datetime(2025, 1, 1) + dt.timedelta(minutes=i), 0.1
+        ),
+        _Column("naive", "naive", True),
+    ),
+    "status": (
+        _column(pa.string(), lambda i: STATUSES[i % 3], 0.1),
+        _Column("status", "enum", True, STATUSES),
+    ),
+    "text": (
+        _column(pa.string(), lambda i: "x" * (i % 7) + "é", 0.3),
+        _Column("text", "string", True),
+    ),
+    "binary": (
+        _column(pa.binary(), lambda i: bytes([i % 256]), 0.1),
+        _Column("binary", "other", True),
+    ),
+}
+TABLE = pa.table({name: array for name, (array, _) in SOURCE.items()})
+COLUMNS = [column for _, column in SOURCE.values()]
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Africa/Lagos"])
+@pytest.mark.parametrize("estimate", [1, 7, ROWS - 1, ROWS, 10 * ROWS], ids=lambda n: f"est{n}")
+@pytest.mark.parametrize("batch_rows", [1, 333, ROWS], ids=lambda n: f"batch{n}")
+def test_streamed_frame_equals_the_one_shot_conversion(
+    tz: str, estimate: int, batch_rows: int
+) -> None:
+    expected = _to_pandas(list(TABLE.columns), COLUMNS, tz)
+    assembler = _Assembler(COLUMNS, estimate)
+    for batch in TABLE.to_batches(max_chunksize=batch_rows):
+        assembler.add(batch)
+    streamed = assembler.frame(tz)
+    pd.testing.assert_frame_equal(streamed, expected, check_exact=True)
+    assert list(streamed.dtypes) == list(expected.dtypes)
+
+
+def test_an_empty_stream_keeps_columns_and_dtypes() -> None:
+    assembler = _Assembler(COLUMNS, 0)
+    assembler.add(pa.RecordBatch.from_pylist([], schema=TABLE.schema))
+    expected = _to_pandas(
+        [pa.chunked_array([], column.type) for column in TABLE.columns], COLUMNS, "UTC"
+    )
+    streamed = assembler.frame("UTC")
+    pd.testing.assert_frame_equal(streamed, expected)
+    assert list(streamed.columns) == list(SOURCE)
