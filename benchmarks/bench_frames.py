@@ -262,7 +262,7 @@ async def main(args: argparse.Namespace) -> None:
         if not args.skip_load:
             loads = await _timed_loads(url, frame, args.repeat, min(args.small, args.rows))
             ours = loads["ours load_bookings"]["seconds"]
-            print("\nLOAD (whole table, three secondary indexes + no-overlap constraint)")
+            print("\nLOAD (whole table, three secondary indexes + the no-overlap triggers)")
             for name, result in loads.items():
                 note = (
                     f"  (measured on {result['extrapolated_from']} rows, extrapolated)"
