@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from africare_data.errors import BookingConflictError, translate_integrity_errors
 
 NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-LOCK_SPACE = 0x41_46_42  # the booking services' advisory-lock key space
+LOCK_SPACE = 0x41_46_42  # the advisory-lock key space of the no-overlap triggers (0003)
 INSERT = text(
     "INSERT INTO bookings (practitioner_id, patient_id, start_time, end_time, status) "
     "VALUES (:practitioner, 1, :start, :end, CAST(:status AS booking_status)) RETURNING id"

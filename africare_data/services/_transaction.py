@@ -25,6 +25,7 @@ from africare_data.errors import (
     sqlstate,
     translate_integrity_errors,
 )
+from africare_data.models.base import MAX_ID
 
 __all__ = ["reading", "reload_if_expired", "retrying", "storable_id", "validated", "writing"]
 
@@ -34,14 +35,13 @@ ResultT = TypeVar("ResultT")
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 """Deadlock detected, serialization failure: PostgreSQL aborted the write; running it again is safe.
 
-Writers of bookings queue on per-practitioner advisory locks (taken by the service, and again, in
-ascending order, by the no-overlap triggers), so a deadlock should not happen; should PostgreSQL
-still abort one (e.g. against a writer locking in another order), retrying is the backstop. The
+Writers of bookings queue on per-practitioner advisory locks, taken in ascending order by the
+no-overlap triggers, so a deadlock should not happen; should PostgreSQL still abort one (e.g. a
+row lock taken by another writer in another order), retrying is the backstop. The
 failed attempt was rolled back in full, so the retry starts a fresh transaction and sees the
 winner's committed row.
 """
 RETRY_ATTEMPTS = 5
-MAX_ID = 2**31 - 1
 
 
 def storable_id(value: int) -> bool:

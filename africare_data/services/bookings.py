@@ -5,8 +5,9 @@ Correctness under concurrency comes from PostgreSQL, not from checks in Python:
 * no double booking: the no-overlap rule ``ex_bookings_no_overlap`` (statement-level triggers,
   migration ``0003``) refuses an overlapping pending or confirmed booking of the same
   practitioner, whichever transaction comes second; the refusal becomes
-  :class:`~africare_data.errors.BookingConflictError` naming the booking it hit. Writers of one
-  practitioner's calendar queue on a transaction-scoped advisory lock (the trigger takes it too);
+  :class:`~africare_data.errors.BookingConflictError` naming the booking it hit. The trigger
+  makes writers of one practitioner's calendar queue on a transaction-scoped advisory lock, so
+  the services need no locking of their own;
 * status changes are single conditional ``UPDATE ... WHERE status IN (...) RETURNING``
   statements: concurrent confirmations or a cancellation racing a confirmation serialise on the
   row lock, and only a change whose condition still holds wins.
@@ -35,10 +36,10 @@ from africare_data.errors import (
     NotFoundError,
 )
 from africare_data.models import Booking, BookingStatus, EventType
+from africare_data.models.base import MAX_ID
 from africare_data.models.booking import CANCELLATION_REASON_LENGTH
 from africare_data.schemas.booking import BookingCreate, EventTypeCreate, TimeSlot
 from africare_data.services._transaction import (
-    MAX_ID,
     describe,
     reading,
     reload_if_expired,
@@ -58,18 +59,6 @@ __all__ = [
 
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 """Statuses that hold a slot; cancelled bookings free it."""
-
-_PRACTITIONER_LOCK_SPACE = 0x41_46_42  # "AFB": the advisory-lock key space of booking writers
-
-
-async def _lock_practitioner(db: AsyncSession, practitioner_id: int) -> None:
-    """Queue behind other writers of this practitioner's calendar until our transaction ends.
-
-    The no-overlap trigger takes the same lock at the end of the insert; taking it before makes
-    competing writers queue before writing anything: the second sees the first's committed row
-    and fails at once with a clean conflict.
-    """
-    await db.execute(select(func.pg_advisory_xact_lock(_PRACTITIONER_LOCK_SPACE, practitioner_id)))
 
 
 async def create_event_type(db: AsyncSession, name: str, duration_minutes: int) -> EventType:
@@ -133,7 +122,6 @@ class BookingService:
         async def insert() -> Booking:
             booking = Booking(**data.model_dump(), status=BookingStatus.PENDING)
             async with writing(db):
-                await _lock_practitioner(db, data.practitioner_id)
                 db.add(booking)
                 await db.flush()
                 await db.refresh(booking)
@@ -361,14 +349,6 @@ async def _transition(
 
     async def change() -> Booking | None:
         async with writing(db):
-            if target is None:  # a reschedule writes a new time range: queue like an insert
-                await db.execute(
-                    select(
-                        func.pg_advisory_xact_lock(
-                            _PRACTITIONER_LOCK_SPACE, Booking.practitioner_id
-                        )
-                    ).where(Booking.id == booking_id)
-                )
             changed = (await db.execute(statement)).scalar_one_or_none()
             if changed is None and strict:
                 current = await db.scalar(select(Booking.status).where(Booking.id == booking_id))

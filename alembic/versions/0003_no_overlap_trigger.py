@@ -8,8 +8,8 @@ calling ``bookings_no_overlap_check()``, which checks a whole statement's rows i
 1. the rows to check are the active (not cancelled) rows the statement inserted, or updated onto a
    new practitioner or time range or back from cancelled; a confirmation or cancellation checks
    nothing and takes no lock;
-2. it takes ``pg_advisory_xact_lock(4277826, practitioner_id)`` (the key space of the booking
-   services) for each of their practitioners, in ascending order, so writers of one practitioner
+2. it takes ``pg_advisory_xact_lock(4277826, practitioner_id)`` (key space 0x414642, "AFB") for
+   each of their practitioners, in ascending order, so writers of one practitioner
    run their checks one after another and bulk writers cannot deadlock each other;
 3. after the locks, a fresh READ COMMITTED snapshot sees every earlier writer's committed rows, and
    one windowed query looks for two adjacent overlapping active bookings of those practitioners
