@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from africare_data.errors import InvalidInputError, translate_integrity_errors
-from africare_data.models import Booking, BookingStatus
+from africare_data.frames import STATUS_DTYPE
+from africare_data.models import Booking
 
 __all__ = [
     "BOOKING_COLUMNS",
@@ -63,7 +64,6 @@ _CANCELLATION_REASONS: Final = (
     "no longer needed",
 )
 
-_STATUS_DTYPE: Final = pd.CategoricalDtype([status.value for status in BookingStatus])
 _TIMESTAMP_DTYPE: Final = "datetime64[us, UTC]"
 
 
@@ -131,7 +131,7 @@ def generate_bookings(
         "event_type_id": pd.array([pd.NA] * n, dtype="Int64"),
         "start_time": start_series,
         "end_time": end_series,
-        "status": pd.Categorical.from_codes(status_codes, dtype=_STATUS_DTYPE),
+        "status": pd.Categorical.from_codes(status_codes, dtype=STATUS_DTYPE),
         "created_at": created,
     }
     # Confirmed and cancelled bookings were last touched halfway between booking and start.

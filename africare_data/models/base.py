@@ -10,7 +10,10 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-__all__ = ["NAMING_CONVENTION", "Base"]
+__all__ = ["MAX_ID", "NAMING_CONVENTION", "Base"]
+
+MAX_ID = 2**31 - 1
+"""The largest value an ``Integer`` id column holds (PostgreSQL ``integer``); ids start at 1."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -13,6 +13,7 @@ from typing import Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from africare_data.models.base import MAX_ID
 from africare_data.models.booking import CANCELLATION_REASON_LENGTH, BookingStatus
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
 MAX_BOOKING_DURATION = timedelta(hours=24)
 """The longest booking accepted (a day)."""
 
-MAX_ID = 2**31 - 1
 _MINUTES_PER_DAY = 24 * 60
 
 

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from africare_data.models.base import MAX_ID
+
 __all__ = ["PostCreate", "PostResponse", "UserCreate", "UserResponse", "UserWithPosts"]
 
-MAX_ID = 2**31 - 1
 # Deliberately loose: one "@", something on each side, a dot in the domain, no spaces.
 # Deliverability is the mail system's business; this only refuses obvious typos.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
