@@ -11,12 +11,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
-from africare_data import embedded
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
+from tqdm import tqdm
+
+from africare_data import embedded, migrations
 from africare_data.config import mask_url, settings
+from africare_data.database import async_session_maker, engine, resolve_url
 from africare_data.errors import AfricareDataError, InvalidInputError
+from africare_data.frames import bookings_frame, iter_bookings_frames
+from africare_data.models import Booking
+from africare_data.synthetic import generate_bookings, load_bookings, seeded_rows
 
 __all__ = ["main"]
 
@@ -55,23 +65,28 @@ def _db_status(args: argparse.Namespace) -> int:
 
 
 def _db_url(args: argparse.Namespace) -> int:
-    from africare_data.database import resolve_url
-
     print(mask_url(resolve_url(settings)))
     return 0
 
 
-def _db_upgrade(args: argparse.Namespace) -> int:
-    from africare_data import migrations
-    from africare_data.database import engine
+_Result = TypeVar("_Result")
 
-    async def upgrade() -> None:
+
+def _run(work: Coroutine[Any, Any, _Result]) -> _Result:
+    """Run ``work`` on a new event loop, then close the default engine's pooled connections,
+    which belong to that loop."""
+
+    async def run_then_dispose() -> _Result:
         try:
-            await migrations.upgrade(engine, args.revision)
+            return await work
         finally:
             await engine.dispose()
 
-    asyncio.run(upgrade())
+    return asyncio.run(run_then_dispose())
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    _run(migrations.upgrade(engine, args.revision))
     print(f"Database upgraded to {args.revision}.")
     return 0
 
@@ -100,53 +115,35 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _seed(args: argparse.Namespace) -> int:
     """Generate and load synthetic bookings; a second run with the same seed changes nothing."""
-    from tqdm import tqdm
-
-    from africare_data.database import async_session_maker, engine
-    from africare_data.synthetic import generate_bookings, load_bookings, seeded_rows
 
     async def seed() -> str:
         with tqdm(total=3, desc="generating", unit="step") as bar:
             frame = generate_bookings(args.bookings, seed=args.seed)
             bar.update()
-            try:
-                async with async_session_maker() as db:
-                    bar.set_description("checking")
-                    present = await seeded_rows(db, frame)
+            async with async_session_maker() as db:
+                bar.set_description("checking")
+                present = await seeded_rows(db, frame)
+                bar.update()
+                if present == len(frame):
                     bar.update()
-                    if present == len(frame):
-                        bar.update()
-                        return (
-                            f"{present} bookings of seed {args.seed} already loaded: nothing to do."
-                        )
-                    if present:
-                        raise InvalidInputError(
-                            f"{present} of the {len(frame)} bookings of seed {args.seed} are "
-                            "already loaded (an earlier run with another --bookings?): refusing "
-                            "to load the rest twice"
-                        )
-                    bar.set_description(f"loading {len(frame)} bookings")
-                    await load_bookings(db, frame)
-                    bar.update()
-            finally:
-                await engine.dispose()
+                    return f"{present} bookings of seed {args.seed} already loaded: nothing to do."
+                if present:
+                    raise InvalidInputError(
+                        f"{present} of the {len(frame)} bookings of seed {args.seed} are "
+                        "already loaded (an earlier run with another --bookings?): refusing "
+                        "to load the rest twice"
+                    )
+                bar.set_description(f"loading {len(frame)} bookings")
+                await load_bookings(db, frame)
+                bar.update()
         return f"Loaded {len(frame)} bookings (seed {args.seed})."
 
-    print(asyncio.run(seed()))
+    print(_run(seed()))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     """Stream the bookings table chunk by chunk into a Parquet or CSV file."""
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-    import pyarrow.parquet as pq
-    from sqlalchemy import func, select
-    from tqdm import tqdm
-
-    from africare_data.database import async_session_maker, engine
-    from africare_data.frames import bookings_frame, iter_bookings_frames
-    from africare_data.models import Booking
 
     async def export() -> int:
         writer: Any = None
@@ -176,10 +173,9 @@ def _export(args: argparse.Namespace) -> int:
         finally:
             if writer is not None:
                 writer.close()
-            await engine.dispose()
         return written
 
-    print(f"Exported {asyncio.run(export())} bookings to {args.path} ({args.format}).")
+    print(f"Exported {_run(export())} bookings to {args.path} ({args.format}).")
     return 0
 
 
