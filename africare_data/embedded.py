@@ -9,9 +9,13 @@ Start-up is built so that a failure leaves nothing half-made:
 
 * ``initdb`` runs in a temporary sibling directory that is renamed into place only when complete,
   so an interrupted initialisation never blocks the next start;
-* a ``postmaster.pid`` left by a server killed with SIGKILL is recognised as stale (its process is
-  gone or a zombie) and removed, together with the socket lock, once the dead server's orphaned
-  backends have exited; PostgreSQL's crash recovery then replays the WAL, so committed data is back;
+* a ``postmaster.pid`` is trusted only while its pid is a live process working in this cluster's
+  directory. A file left by a server killed with SIGKILL (its process gone or a zombie), or whose
+  pid now belongs to an unrelated process, is stale: it is removed, together with the socket lock,
+  once the dead server's orphaned backends have exited; PostgreSQL's crash recovery then replays
+  the WAL, so committed data is back;
+* a server of this cluster that is alive but does not accept connections is either starting or
+  dying (just killed): the start waits, boundedly, until it does one or the other;
 * if the server does not come up, any process it left is killed and the error names the log file.
 
 Nothing here runs at import time.
@@ -31,6 +35,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +48,12 @@ __all__ = [
     "DATABASE_NAME",
     "SUPERUSER",
     "EmbeddedStatus",
+    "ServerState",
     "ensure_running",
     "log_path",
     "pgdata_path",
     "server_url",
+    "serves",
     "status",
     "stop",
 ]
@@ -60,6 +67,21 @@ SUPERUSER = "postgres"
 _logger = logging.getLogger(__name__)
 _SOCKET_NAME = ".s.PGSQL.5432"
 _ORPHAN_GRACE_SECONDS = 5.0
+_SETTLE_SECONDS = 15.0
+_POLL_SECONDS = 0.05
+
+
+class ServerState(StrEnum):
+    """What ``postmaster.pid`` and the processes say about the embedded server."""
+
+    RUNNING = "running"
+    """A server of this cluster is alive and accepts connections."""
+    STOPPED = "stopped"
+    """No ``postmaster.pid``: no server."""
+    STALE = "stale"
+    """``postmaster.pid`` names a process that is gone, a zombie, or not this cluster's server."""
+    NOT_ACCEPTING = "not accepting"
+    """A server of this cluster is alive but refuses connections: starting up or dying."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +89,14 @@ class EmbeddedStatus:
     """What ``africare-data db status`` reports about the embedded server."""
 
     data_dir: Path
-    running: bool
+    state: ServerState
     pid: int | None
     socket_dir: Path | None
+
+    @property
+    def running(self) -> bool:
+        """True when the server accepts connections."""
+        return self.state is ServerState.RUNNING
 
     @property
     def log_path(self) -> Path:
@@ -98,47 +125,67 @@ def server_url(socket_dir: Path, database: str = DATABASE_NAME) -> URL:
 
 
 def status(data_dir: Path) -> EmbeddedStatus:
-    """Report whether a server is answering for ``data_dir``, without starting one."""
-    running = _running_postmaster(pgdata_path(data_dir))
-    if running is None:
-        return EmbeddedStatus(data_dir, running=False, pid=None, socket_dir=None)
-    pid, socket_dir = running
-    return EmbeddedStatus(data_dir, running=True, pid=pid, socket_dir=socket_dir)
+    """Report the state of the embedded server for ``data_dir``, without starting one."""
+    pgdata = pgdata_path(data_dir)
+    fields = _postmaster_fields(pgdata)
+    if fields is None:
+        return EmbeddedStatus(data_dir, ServerState.STOPPED, pid=None, socket_dir=None)
+    pid, socket_dir = fields
+    if not _is_cluster_process(pid, pgdata):
+        return EmbeddedStatus(data_dir, ServerState.STALE, pid=pid, socket_dir=None)
+    if socket_dir is None or not _socket_answers(socket_dir):
+        return EmbeddedStatus(data_dir, ServerState.NOT_ACCEPTING, pid=pid, socket_dir=None)
+    return EmbeddedStatus(data_dir, ServerState.RUNNING, pid=pid, socket_dir=socket_dir)
+
+
+def serves(data_dir: Path, url: URL) -> bool:
+    """Whether ``url`` points at the embedded server of ``data_dir`` (its unix socket)."""
+    host = url.query.get("host")
+    if url.host is not None or not isinstance(host, str) or not host.startswith("/"):
+        return False
+    socket_dir = Path(host)
+    return socket_dir in (pgdata_path(data_dir), status(data_dir).socket_dir)
 
 
 def ensure_running(data_dir: Path) -> Path:
     """Start the embedded server for ``data_dir`` unless it already runs; return its socket dir.
 
     Safe to call from many processes at once: they serialise on a lock file and all get the same
-    server. Raises :class:`EmbeddedServerError` with the log path when the server cannot start.
+    server. A server that is starting is waited for; one that was killed (even a moment ago) is
+    replaced. Raises :class:`EmbeddedServerError` with the log path when the server cannot start.
     """
     pgdata = pgdata_path(data_dir)
-    running = _running_postmaster(pgdata)
-    if running is not None:
-        return running[1]
+    current = status(data_dir)
+    if current.socket_dir is not None:
+        return current.socket_dir
     _prepare_data_dir(data_dir)
     with _start_lock(data_dir):
-        running = _running_postmaster(pgdata)
-        if running is None:
+        current = _settled_status(data_dir)
+        if current.state is ServerState.NOT_ACCEPTING:
+            raise EmbeddedServerError(
+                f"The embedded PostgreSQL in {pgdata} (pid {current.pid}) runs but has not "
+                f"accepted connections for {_SETTLE_SECONDS:g} s; see its log at "
+                f"{log_path(data_dir)}, or stop it with africare-data db stop"
+            )
+        if current.socket_dir is None:
             _discard_stale_server_files(pgdata)
             _initialise_cluster(pgdata)
             _start_server(pgdata)
-            running = _running_postmaster(pgdata)
-            if running is None:
+            current = status(data_dir)
+            if current.socket_dir is None:
                 _kill_cluster_processes(pgdata)
                 raise EmbeddedServerError(
                     f"The embedded PostgreSQL in {pgdata} did not come up; "
                     f"see its log at {log_path(data_dir)}"
                 )
-        socket_dir = running[1]
-        _ensure_database(socket_dir)
-    return socket_dir
+        _ensure_database(current.socket_dir)
+    return current.socket_dir
 
 
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server (fast shutdown). Return False if none was running."""
     pgdata = pgdata_path(data_dir)
-    if _running_postmaster(pgdata) is None:
+    if not status(data_dir).running:
         return False
     with _start_lock(data_dir):
         try:
@@ -217,12 +264,25 @@ def _postmaster_fields(pgdata: Path) -> tuple[int, Path | None] | None:
     return pid, socket_dir
 
 
-def _process_alive(pid: int) -> bool:
-    """True for a live process; a zombie (a killed server nobody reaped) counts as dead."""
+def _works_in(process: psutil.Process, pgdata: Path) -> bool:
+    """True for a live process working in ``pgdata``: every PostgreSQL process chdirs into it.
+
+    A zombie (a killed server nobody reaped) counts as dead. A pid recycled by an unrelated
+    program fails the test, and so does a process we may not inspect: our server runs as our
+    user, or, when we are root, as a user root can inspect.
+    """
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return process.status() != psutil.STATUS_ZOMBIE and Path(process.cwd()) == pgdata
     except psutil.Error:
         return False
+
+
+def _is_cluster_process(pid: int, pgdata: Path) -> bool:
+    try:
+        process = psutil.Process(pid)
+    except psutil.Error:
+        return False
+    return _works_in(process, pgdata)
 
 
 def _socket_answers(socket_dir: Path) -> bool:
@@ -235,27 +295,24 @@ def _socket_answers(socket_dir: Path) -> bool:
     return True
 
 
-def _running_postmaster(pgdata: Path) -> tuple[int, Path] | None:
-    """(pid, socket dir) of a server that is alive and accepting connections, else None."""
-    fields = _postmaster_fields(pgdata)
-    if fields is None:
-        return None
-    pid, socket_dir = fields
-    if socket_dir is None or not _process_alive(pid) or not _socket_answers(socket_dir):
-        return None
-    return pid, socket_dir
+def _settled_status(data_dir: Path) -> EmbeddedStatus:
+    """The status once a server that does not accept connections yet has started or died.
+
+    Right after a SIGKILL the postmaster may still exist for a moment without accepting
+    connections; a server being started by hand accepts none until it is ready. Either settles
+    quickly; give up after ``_SETTLE_SECONDS``.
+    """
+    deadline = time.monotonic() + _SETTLE_SECONDS
+    current = status(data_dir)
+    while current.state is ServerState.NOT_ACCEPTING and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        current = status(data_dir)
+    return current
 
 
 def _cluster_processes(pgdata: Path) -> list[psutil.Process]:
-    """Live processes working in ``pgdata``: PostgreSQL's processes all chdir into it."""
-    found = []
-    for process in psutil.process_iter(["name"]):
-        try:
-            if process.status() != psutil.STATUS_ZOMBIE and Path(process.cwd()) == pgdata:
-                found.append(process)
-        except psutil.Error:
-            continue
-    return found
+    """The live processes of the cluster in ``pgdata`` (a dead server's orphans included)."""
+    return [process for process in psutil.process_iter() if _works_in(process, pgdata)]
 
 
 def _kill_cluster_processes(pgdata: Path) -> None:
@@ -265,23 +322,22 @@ def _kill_cluster_processes(pgdata: Path) -> None:
 
 
 def _discard_stale_server_files(pgdata: Path) -> None:
-    """Remove the pid and socket lock files of a server that died without cleaning up.
+    """Remove the pid and socket lock files of a server that is no longer there.
 
-    PostgreSQL refuses to start while ``postmaster.pid`` names a live pid, and a SIGKILLed server's
-    pid can linger as a zombie. The dead server's backends exit on their own when they notice;
-    they are given a few seconds, then killed, so shared memory is free before the restart.
+    PostgreSQL refuses to start while ``postmaster.pid`` names a live pid, even one that now
+    belongs to another program, and a SIGKILLed server's pid can linger as a zombie. The dead
+    server's backends exit on their own when they notice; they are given a few seconds, then
+    killed, so shared memory is free before the restart.
     """
     fields = _postmaster_fields(pgdata)
     if fields is None:
         return
     pid, socket_dir = fields
-    if _process_alive(pid):
-        return  # alive but not answering yet (starting up): pg_ctl start will wait for it
     deadline = time.monotonic() + _ORPHAN_GRACE_SECONDS
     while _cluster_processes(pgdata) and time.monotonic() < deadline:
         time.sleep(0.1)
     _kill_cluster_processes(pgdata)
-    _logger.info("Removing stale postmaster.pid of dead server %s in %s", pid, pgdata)
+    _logger.info("Removing stale postmaster.pid (pid %s is not a server of %s)", pid, pgdata)
     (pgdata / "postmaster.pid").unlink(missing_ok=True)
     if socket_dir is not None:
         (socket_dir / f"{_SOCKET_NAME}.lock").unlink(missing_ok=True)

@@ -9,14 +9,17 @@ the schema production gets; it is dropped at the end of the run.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from africare_data import migrations
+from africare_data import embedded, migrations
 from africare_data.config import normalise_database_url
 from africare_data.database import make_engine, resolve_url, scratch_database
 from africare_data.models import Base
@@ -89,3 +92,20 @@ async def committed_engine(db_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     async with db_engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data directory of the test's own; whatever server ran in it is stopped afterwards.
+
+    It is not under pytest's ``tmp_path``: as root the server runs as another user, and a pytest
+    session starting meanwhile (another checkout's) makes ``/tmp/pytest-of-root`` private again,
+    which would lock that user out of a running server's files.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="africare-test-"))
+    folder = parent / "data"
+    yield folder
+    if embedded.status(folder).running:
+        embedded.stop(folder)
+    embedded._kill_cluster_processes(embedded.pgdata_path(folder))
+    shutil.rmtree(parent, ignore_errors=True)

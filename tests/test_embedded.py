@@ -8,9 +8,9 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 from sqlalchemy import make_url, text
@@ -22,16 +22,6 @@ from africare_data.errors import EmbeddedServerError
 from tests.conftest import requires_embedded
 
 pytestmark = requires_embedded
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    """A data directory of the test's own; whatever server ran in it is stopped afterwards."""
-    folder = tmp_path / "data"
-    yield folder
-    if embedded.status(folder).running:
-        embedded.stop(folder)
-    embedded._kill_cluster_processes(embedded.pgdata_path(folder))
 
 
 def cluster_processes(data_dir: Path) -> list[int]:
@@ -51,12 +41,20 @@ def run_python(code: str, data_dir: Path, **popen: object) -> subprocess.Popen[s
     )
 
 
+def process_alive(pid: int) -> bool:
+    """True for a live process; a zombie (a killed server nobody reaped) counts as dead."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def wait_until_dead(pid: int) -> None:
     """SIGKILL is asynchronous: wait until the process is gone (or an unreaped zombie)."""
     deadline = time.monotonic() + 10
-    while embedded._process_alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not embedded._process_alive(pid)
+    assert not process_alive(pid)
 
 
 START_AND_PRINT_PID = """
@@ -212,3 +210,129 @@ def test_cli_manages_the_server(data_dir: Path) -> None:
     assert url.query["host"] == str(embedded.status(data_dir).socket_dir)
     assert cli("stop").stdout.strip() == "Embedded PostgreSQL stopped."
     assert cli("status").returncode == 3
+
+
+def kill_postmaster(data_dir: Path) -> int:
+    """SIGKILL the running server's postmaster (its backends stay behind, as after a crash)."""
+    pid = embedded.status(data_dir).pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+async def test_twenty_kills_each_followed_at_once_by_a_query(data_dir: Path) -> None:
+    """Every cycle: commit a row, SIGKILL the postmaster, query at once with a new engine (what a
+    new process does); the query must succeed and see every committed row."""
+    config = Settings(AFRICARE_DATA_DIR=data_dir)
+    setup = make_engine(config=config)
+    try:
+        async with setup.begin() as connection:
+            await connection.execute(text("CREATE TABLE survivors (n int)"))
+    finally:
+        await setup.dispose()
+    for cycle in range(20):
+        engine = make_engine(config=config)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO survivors VALUES (:n)"), {"n": cycle})
+            killed = kill_postmaster(data_dir)
+            await engine.dispose()  # a new process has no pooled connections
+            async with engine.connect() as connection:
+                rows = (await connection.execute(text("SELECT n FROM survivors"))).scalars()
+                assert sorted(rows) == list(range(cycle + 1)), f"cycle {cycle}"
+            assert embedded.status(data_dir).pid not in (None, killed)
+        finally:
+            await engine.dispose()
+
+
+def test_a_new_process_queries_right_after_a_kill(data_dir: Path) -> None:
+    embedded.ensure_running(data_dir)
+    kill_postmaster(data_dir)
+    query = run_python(
+        """
+                from sqlalchemy import text
+        from africare_data.database import engine
+
+        async def main():
+            async with engine.connect() as connection:
+                print((await connection.execute(text("SELECT 42"))).scalar_one())
+            await engine.dispose()
+
+        asyncio.run(main())
+        """,
+        data_dir,
+    )
+    stdout, stderr = query.communicate(timeout=120)
+    assert query.returncode == 0, stderr
+    assert stdout.strip() == "42"
+
+
+def test_a_stale_pid_of_another_program_does_not_block_the_start(data_dir: Path) -> None:
+    embedded.ensure_running(data_dir)
+    embedded.stop(data_dir)
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        pid_file = embedded.pgdata_path(data_dir) / "postmaster.pid"
+        pid_file.write_text(f"{stranger.pid}\n{embedded.pgdata_path(data_dir)}\n0\n5432\n\n\n")
+        state = embedded.status(data_dir)
+        assert (state.state, state.running, state.pid) == ("stale", False, stranger.pid)
+
+        socket_dir = embedded.ensure_running(data_dir)
+        state = embedded.status(data_dir)
+        assert state.running and state.pid not in (None, stranger.pid)
+        assert state.socket_dir == socket_dir
+        assert stranger.poll() is None  # the other program was left alone
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_status_tells_the_truth_in_every_state(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def status_line() -> tuple[int, str]:
+        environment = {**os.environ, "AFRICARE_DATA_DIR": str(data_dir)}
+        environment.pop("SQLALCHEMY_DATABASE_URI", None)
+        result = subprocess.run(
+            [sys.executable, "-m", "africare_data.cli", "db", "status"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        return result.returncode, result.stdout.splitlines()[-1]
+
+    assert status_line() == (3, "running:        no")
+
+    embedded.ensure_running(data_dir)
+    pid = embedded.status(data_dir).pid
+    assert status_line() == (
+        0,
+        f"running:        yes (pid {pid}, socket in {embedded.pgdata_path(data_dir)})",
+    )
+
+    kill_postmaster(data_dir)
+    assert pid is not None
+    wait_until_dead(pid)
+    assert status_line() == (
+        3,
+        f"running:        no (postmaster.pid names pid {pid}, which is not this server: "
+        "a stale file, replaced at the next start)",
+    )
+
+    # A process of the cluster that does not accept connections: starting up or dying.
+    embedded.ensure_running(data_dir)
+    socket_file = embedded.pgdata_path(data_dir) / ".s.PGSQL.5432"
+    hidden = socket_file.with_name("hidden-socket")
+    socket_file.rename(hidden)
+    try:
+        code, line = status_line()
+        assert code == 3
+        assert line.startswith("running:        not accepting connections (pid ")
+        monkeypatch.setattr(embedded, "_SETTLE_SECONDS", 0.5)
+        with pytest.raises(EmbeddedServerError, match="runs but has not accepted connections"):
+            embedded.ensure_running(data_dir)
+    finally:
+        hidden.rename(socket_file)
+    assert status_line()[0] == 0
