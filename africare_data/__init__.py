@@ -1,76 +1,103 @@
 """africare-data: a notebook-driven data toolkit for the AfriCare care platform.
 
-Importing the package reads the settings but opens no connection and starts no server; the
-embedded PostgreSQL starts on the first query.
+Importing the package imports none of its modules: each public name below is loaded on first
+access (``africare_data.frames`` with pandas and pyarrow only when a frame function is used), and
+settings, engine and server come later still, at the first query. So ``import africare_data`` is
+quick and cannot fail on a bad setting; the first use reports it.
 """
 
-from africare_data.config import Settings, settings
-from africare_data.database import (
-    Base,
-    async_session_maker,
-    create_db_and_tables,
-    engine,
-    get_session,
-    make_engine,
-    make_session_maker,
-    scratch_database,
-)
-from africare_data.errors import (
-    AfricareDataError,
-    BookingConflictError,
-    ConfigurationError,
-    DuplicateEmailError,
-    EmbeddedServerError,
-    InvalidBookingError,
-    InvalidInputError,
-    InvalidTransitionError,
-    NotFoundError,
-)
-from africare_data.frames import (
-    bookings_frame,
-    bookings_per_day,
-    event_types_frame,
-    examples_frame,
-    iter_bookings_frames,
-    posts_frame,
-    practitioner_summary,
-    read_frame,
-    users_frame,
-    weekday_hour_counts,
-)
-from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
-from africare_data.schemas import (
-    BookingCreate,
-    BookingResponse,
-    EventTypeCreate,
-    EventTypeResponse,
-    ExampleCreate,
-    ExampleResponse,
-    ExampleUpdate,
-    PostCreate,
-    PostResponse,
-    TimeSlot,
-    UserCreate,
-    UserResponse,
-    UserWithPosts,
-)
-from africare_data.services import (
-    BookingService,
-    create_event_type,
-    create_example,
-    create_post,
-    create_user,
-    delete_example,
-    find_users_by_email,
-    get_event_type,
-    get_event_types,
-    get_example,
-    get_examples,
-    get_user,
-    get_user_with_posts,
-    update_example,
-)
-from africare_data.synthetic import generate_bookings, load_bookings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from africare_data.config import (
+        Settings,
+        get_settings,
+        reload_settings,
+        settings,
+    )
+    from africare_data.database import (
+        Base,
+        async_session_maker,
+        create_db_and_tables,
+        dispose_engine,
+        engine,
+        get_engine,
+        get_session,
+        get_session_maker,
+        make_engine,
+        make_session_maker,
+        scratch_database,
+    )
+    from africare_data.errors import (
+        AfricareDataError,
+        BookingConflictError,
+        ConfigurationError,
+        DatabaseUnavailableError,
+        DuplicateEmailError,
+        EmbeddedServerError,
+        InvalidBookingError,
+        InvalidInputError,
+        InvalidTransitionError,
+        NotFoundError,
+    )
+    from africare_data.frames import (
+        bookings_frame,
+        bookings_per_day,
+        event_types_frame,
+        examples_frame,
+        iter_bookings_frames,
+        posts_frame,
+        practitioner_summary,
+        read_frame,
+        users_frame,
+        weekday_hour_counts,
+    )
+    from africare_data.models import (
+        Booking,
+        BookingStatus,
+        EventType,
+        Example,
+        Post,
+        User,
+    )
+    from africare_data.schemas import (
+        BookingCreate,
+        BookingResponse,
+        EventTypeCreate,
+        EventTypeResponse,
+        ExampleCreate,
+        ExampleResponse,
+        ExampleUpdate,
+        PostCreate,
+        PostResponse,
+        TimeSlot,
+        UserCreate,
+        UserResponse,
+        UserWithPosts,
+    )
+    from africare_data.services import (
+        BookingService,
+        create_event_type,
+        create_example,
+        create_post,
+        create_user,
+        delete_example,
+        find_users_by_email,
+        get_event_type,
+        get_event_types,
+        get_example,
+        get_examples,
+        get_user,
+        get_user_with_posts,
+        update_example,
+    )
+    from africare_data.synthetic import (
+        generate_bookings,
+        load_bookings,
+    )
 
 __all__ = [
     "AfricareDataError",
@@ -82,6 +109,7 @@ __all__ = [
     "BookingService",
     "BookingStatus",
     "ConfigurationError",
+    "DatabaseUnavailableError",
     "DuplicateEmailError",
     "EmbeddedServerError",
     "EventType",
@@ -114,16 +142,20 @@ __all__ = [
     "create_post",
     "create_user",
     "delete_example",
+    "dispose_engine",
     "engine",
     "event_types_frame",
     "examples_frame",
     "find_users_by_email",
     "generate_bookings",
+    "get_engine",
     "get_event_type",
     "get_event_types",
     "get_example",
     "get_examples",
     "get_session",
+    "get_session_maker",
+    "get_settings",
     "get_user",
     "get_user_with_posts",
     "iter_bookings_frames",
@@ -133,6 +165,7 @@ __all__ = [
     "posts_frame",
     "practitioner_summary",
     "read_frame",
+    "reload_settings",
     "scratch_database",
     "settings",
     "update_example",
@@ -141,3 +174,106 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Where each public name lives; the module is imported when the name is first used.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "africare_data.config": (
+        "Settings",
+        "get_settings",
+        "reload_settings",
+        "settings",
+    ),
+    "africare_data.database": (
+        "Base",
+        "async_session_maker",
+        "create_db_and_tables",
+        "dispose_engine",
+        "engine",
+        "get_engine",
+        "get_session",
+        "get_session_maker",
+        "make_engine",
+        "make_session_maker",
+        "scratch_database",
+    ),
+    "africare_data.errors": (
+        "AfricareDataError",
+        "BookingConflictError",
+        "ConfigurationError",
+        "DatabaseUnavailableError",
+        "DuplicateEmailError",
+        "EmbeddedServerError",
+        "InvalidBookingError",
+        "InvalidInputError",
+        "InvalidTransitionError",
+        "NotFoundError",
+    ),
+    "africare_data.frames": (
+        "bookings_frame",
+        "bookings_per_day",
+        "event_types_frame",
+        "examples_frame",
+        "iter_bookings_frames",
+        "posts_frame",
+        "practitioner_summary",
+        "read_frame",
+        "users_frame",
+        "weekday_hour_counts",
+    ),
+    "africare_data.models": (
+        "Booking",
+        "BookingStatus",
+        "EventType",
+        "Example",
+        "Post",
+        "User",
+    ),
+    "africare_data.schemas": (
+        "BookingCreate",
+        "BookingResponse",
+        "EventTypeCreate",
+        "EventTypeResponse",
+        "ExampleCreate",
+        "ExampleResponse",
+        "ExampleUpdate",
+        "PostCreate",
+        "PostResponse",
+        "TimeSlot",
+        "UserCreate",
+        "UserResponse",
+        "UserWithPosts",
+    ),
+    "africare_data.services": (
+        "BookingService",
+        "create_event_type",
+        "create_example",
+        "create_post",
+        "create_user",
+        "delete_example",
+        "find_users_by_email",
+        "get_event_type",
+        "get_event_types",
+        "get_example",
+        "get_examples",
+        "get_user",
+        "get_user_with_posts",
+        "update_example",
+    ),
+    "africare_data.synthetic": (
+        "generate_bookings",
+        "load_bookings",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first access (PEP 562)."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,8 +1,12 @@
 """Engines and sessions, following the platform's original ``database.py``.
 
-The module-level ``engine`` and ``async_session_maker`` are created at import but connect only on
-first use. Without ``SQLALCHEMY_DATABASE_URI`` the engine's first connection starts (or finds) the
-embedded PostgreSQL; a pre-ping on checkout replaces connections a restarted server has dropped.
+Nothing is created at import. The default engine and session maker are built from the settings
+on first use (:func:`get_engine`, :func:`get_session_maker`) and rebuilt when
+:func:`~africare_data.config.reload_settings` gave new settings; the module attributes ``engine``
+and ``async_session_maker`` of the original document are those two, looked up when accessed. An
+engine connects only on its first query; without ``SQLALCHEMY_DATABASE_URI`` that first connection
+starts (or finds) the embedded PostgreSQL. How connections are made, checked and replaced after a
+server restart is in ``africare_data._connecting``.
 
 :func:`make_engine` builds an engine for another URL or another database on the same server, and
 :func:`create_database` / :func:`drop_database` / :func:`scratch_database` manage isolated
@@ -15,9 +19,10 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,9 +30,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 from africare_data import embedded
-from africare_data.config import Settings, normalise_database_url, settings
+from africare_data._connecting import RecoveringSession, engine_options, watch_connections
+from africare_data.config import Settings, get_settings, normalise_database_url
 from africare_data.models import Base
 
 __all__ = [
@@ -35,9 +42,12 @@ __all__ = [
     "async_session_maker",
     "create_database",
     "create_db_and_tables",
+    "dispose_engine",
     "drop_database",
     "engine",
+    "get_engine",
     "get_session",
+    "get_session_maker",
     "make_engine",
     "make_session_maker",
     "resolve_url",
@@ -48,14 +58,15 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MAINTENANCE_DATABASE = "postgres"
 
 
-def resolve_url(config: Settings = settings, *, database: str | None = None) -> URL:
+def resolve_url(config: Settings | None = None, *, database: str | None = None) -> URL:
     """The concrete URL the toolkit connects to, optionally for another ``database``.
 
-    For the embedded server this starts it (if needed), since its socket directory is only known
-    once it runs.
+    ``config`` defaults to the current settings. For the embedded server this starts it (if
+    needed), since its socket directory is only known once it runs.
     """
+    config = config or get_settings()
     if config.SQLALCHEMY_DATABASE_URI is not None:
-        url = config.SQLALCHEMY_DATABASE_URI
+        url = normalise_database_url(config.SQLALCHEMY_DATABASE_URI)
     else:
         url = embedded.server_url(embedded.ensure_running(config.AFRICARE_DATA_DIR))
     return url if database is None else url.set(database=database)
@@ -65,68 +76,125 @@ def make_engine(
     url: URL | str | None = None,
     *,
     database: str | None = None,
-    config: Settings = settings,
-    **engine_options: Any,
+    config: Settings | None = None,
+    **options: Any,
 ) -> AsyncEngine:
     """Create an async engine without connecting.
 
     ``url`` defaults to the configured server; ``database`` swaps the database name on that
-    server. With the embedded default, the server is started by the first connection, not here.
+    server; ``config`` defaults to the current settings, which also give the pool size, the
+    connect timeout and ``echo``. Any ``create_async_engine`` option can be passed to override
+    them. An engine on the embedded server (the default, or a URL of its socket) starts the server
+    from its first connection, and again after a crash.
     """
-    engine_options.setdefault("echo", config.DEBUG)
-    engine_options.setdefault("pool_pre_ping", True)
+    config = config or get_settings()
+    options = engine_options(config, options)
+    timeout = config.AFRICARE_CONNECT_TIMEOUT
     target = url if url is not None else config.SQLALCHEMY_DATABASE_URI
-    if target is None:
-        return _embedded_engine(config, database, engine_options)
-    resolved = normalise_database_url(target)
+    resolved = None if target is None else normalise_database_url(target)
+    if resolved is None or (
+        config.uses_embedded_server and embedded.serves(config.AFRICARE_DATA_DIR, resolved)
+    ):
+        # The socket directory is filled in per connection (see _connecting), so a server
+        # restarted elsewhere or after a crash is found again by the next connection.
+        placeholder = (
+            URL.create("postgresql+asyncpg", username=embedded.SUPERUSER)
+            if resolved is None
+            else resolved.difference_update_query(["host"])
+        )
+        placeholder = placeholder.set(
+            database=database or placeholder.database or embedded.DATABASE_NAME
+        )
+        new_engine = create_async_engine(placeholder, **options)
+        watch_connections(new_engine, data_dir=config.AFRICARE_DATA_DIR, timeout=timeout)
+        return new_engine
     if database is not None:
         resolved = resolved.set(database=database)
-    return create_async_engine(resolved, **engine_options)
-
-
-def _embedded_engine(
-    config: Settings, database: str | None, engine_options: dict[str, Any]
-) -> AsyncEngine:
-    """An engine whose every new connection first makes sure the embedded server runs.
-
-    The socket directory is filled in per connection, so a server restarted elsewhere (or after a
-    crash) is found again by the next connection the pool opens.
-    """
-    placeholder = URL.create(
-        "postgresql+asyncpg",
-        username=embedded.SUPERUSER,
-        database=database or embedded.DATABASE_NAME,
-    )
-    new_engine = create_async_engine(placeholder, **engine_options)
-    data_dir = config.AFRICARE_DATA_DIR
-
-    @event.listens_for(new_engine.sync_engine, "do_connect")
-    def _start_embedded_server(
-        dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]
-    ) -> None:
-        cparams["host"] = str(embedded.ensure_running(data_dir))
-
+    new_engine = create_async_engine(resolved, **options)
+    watch_connections(new_engine, data_dir=None, timeout=timeout)
     return new_engine
 
 
 def make_session_maker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """A session factory configured like the default one (no expiry on commit)."""
-    return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
+    """A session factory configured like the default one (no expiry on commit).
+
+    Its sessions run a statement again on a fresh connection when the server was restarted (or
+    killed) since their connection was pooled and they hold nothing yet (``_connecting``).
+    """
+    return async_sessionmaker(
+        bind, class_=AsyncSession, sync_session_class=RecoveringSession, expire_on_commit=False
+    )
 
 
-engine: AsyncEngine = make_engine()
-async_session_maker: async_sessionmaker[AsyncSession] = make_session_maker(engine)
+@dataclass(frozen=True)
+class _Default:
+    """The default engine and session maker, and the settings they were built from."""
+
+    config: Settings
+    engine: AsyncEngine
+    session_maker: async_sessionmaker[AsyncSession]
+
+
+_default: _Default | None = None
+
+
+def _current_default() -> _Default:
+    global _default
+    config = get_settings()
+    if _default is None or _default.config is not config:
+        new_engine = make_engine(config=config)
+        _default = _Default(config, new_engine, make_session_maker(new_engine))
+    return _default
+
+
+def get_engine() -> AsyncEngine:
+    """The default engine, built from the current settings on first use (it connects lazily)."""
+    return _current_default().engine
+
+
+def get_session_maker() -> async_sessionmaker[AsyncSession]:
+    """The default session factory (``expire_on_commit=False``), bound to :func:`get_engine`."""
+    return _current_default().session_maker
+
+
+async def dispose_engine() -> None:
+    """Close the default engine's pooled connections, if it was ever built.
+
+    The engine stays usable and opens new connections when needed. Call it at the end of an event
+    loop (pooled asyncpg connections belong to the loop that opened them), and before
+    :func:`~africare_data.config.reload_settings` to close the connections of the engine the new
+    settings replace.
+    """
+    if _default is not None:
+        await _default.engine.dispose()
+
+
+if TYPE_CHECKING:
+    engine: AsyncEngine
+    async_session_maker: async_sessionmaker[AsyncSession]
+
+
+def __getattr__(name: str) -> Any:
+    """``engine`` and ``async_session_maker`` are built on first access, from current settings."""
+    if name == "engine":
+        return get_engine()
+    if name == "async_session_maker":
+        return get_session_maker()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
     """Yield one session and close it afterwards (a FastAPI-style dependency)."""
-    async with async_session_maker() as session:
+    async with get_session_maker()() as session:
         yield session
 
 
-async def create_db_and_tables(bind: AsyncEngine = engine) -> None:
-    """Create every table from the models (quick start; migrations are the managed path)."""
-    async with bind.begin() as connection:
+async def create_db_and_tables(bind: AsyncEngine | None = None) -> None:
+    """Create every table from the models (quick start; migrations are the managed path).
+
+    ``bind`` defaults to the current default engine.
+    """
+    async with (bind or get_engine()).begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
 
 
@@ -166,8 +234,10 @@ def _checked(name: str, url: URL | None) -> URL:
 
 async def _run_maintenance(server_url: URL, statement: str) -> None:
     """Run one statement outside a transaction, connected to the maintenance database."""
-    maintenance = create_async_engine(
-        server_url.set(database=_MAINTENANCE_DATABASE), isolation_level="AUTOCOMMIT"
+    maintenance = make_engine(
+        server_url.set(database=_MAINTENANCE_DATABASE),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
     )
     try:
         async with maintenance.connect() as connection:

@@ -26,6 +26,7 @@ __all__ = [
     "BookingConflictError",
     "ConfigurationError",
     "ConstraintViolationError",
+    "DatabaseUnavailableError",
     "DuplicateEmailError",
     "EmbeddedServerError",
     "InvalidBookingError",
@@ -50,6 +51,14 @@ class AfricareDataError(Exception):
 
 class ConfigurationError(AfricareDataError, ValueError):
     """A setting (environment variable or ``.env`` entry) has a value the toolkit cannot use."""
+
+
+class DatabaseUnavailableError(AfricareDataError, ConnectionError):
+    """The database server could not be reached or refused the connection.
+
+    The message names the server and database (never the password), why the connection failed and
+    what to do about it.
+    """
 
 
 class EmbeddedServerError(AfricareDataError, RuntimeError):

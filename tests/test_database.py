@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from africare_data import database
 from africare_data.database import (
@@ -13,8 +13,10 @@ from africare_data.database import (
     create_db_and_tables,
     drop_database,
     make_engine,
+    make_session_maker,
     scratch_database,
 )
+from africare_data.errors import AfricareDataError, DatabaseUnavailableError
 from africare_data.models import Base
 
 
@@ -68,3 +70,29 @@ async def test_scratch_databases_are_created_and_dropped(server_url: URL) -> Non
 async def test_database_names_are_validated(name: str, server_url: URL) -> None:
     with pytest.raises(ValueError, match="must be lower-case letters"):
         await create_database(name, url=server_url)
+
+
+async def test_checkout_sends_no_ping(
+    db_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pings: list[object] = []
+    monkeypatch.setattr(db_engine.dialect, "do_ping", pings.append)
+    sessions = make_session_maker(db_engine)
+    for _ in range(5):
+        async with sessions() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+    assert pings == []
+
+
+async def test_an_unknown_database_is_a_toolkit_error(server_url: URL) -> None:
+    engine = make_engine(server_url.set(database="no_such_database"))
+    try:
+        with pytest.raises(DatabaseUnavailableError) as raised:
+            async with make_session_maker(engine)() as session:
+                await session.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+    message = str(raised.value)
+    assert message.startswith("database 'no_such_database' does not exist on ")
+    assert "create it (CREATE DATABASE) or fix the database name" in message
+    assert isinstance(raised.value, AfricareDataError)
