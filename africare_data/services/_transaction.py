@@ -131,7 +131,7 @@ async def committing(db: AsyncSession) -> AsyncIterator[None]:
         if not isinstance(error, Exception) or _transaction_failed(db):
             await db.rollback()  # interrupted, or the transaction cannot continue
         elif db.in_transaction() and not caller_work:
-            await db.commit()  # ends the call's own transaction: everything in it was undone
+            await _end_undone(db)
         raise
     try:
         await db.commit()
@@ -165,6 +165,15 @@ async def _undo(db: AsyncSession, nested: AsyncSessionTransaction) -> None:
         for instance in list(db.identity_map.values()):
             if inspect(instance).expired:
                 await db.refresh(instance)
+    except Exception:
+        await db.rollback()
+
+
+async def _end_undone(db: AsyncSession) -> None:
+    """End the call's own transaction, whose statements were all undone: its COMMIT writes
+    nothing, and unlike a ROLLBACK it leaves the session's objects loaded."""
+    try:
+        await db.commit()
     except Exception:
         await db.rollback()
 
