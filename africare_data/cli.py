@@ -1,8 +1,9 @@
 """The ``africare-data`` command.
 
 ``africare-data db start|stop|status|url`` manages the embedded PostgreSQL; ``db upgrade`` applies
-the migrations to the configured database; ``seed`` and ``export`` load and write bookings;
-``serve`` runs the web API (``africare_data.api``, the ``api`` extra) with uvicorn.
+the migrations to the configured database, and ``db downgrade REV`` reverts them after listing
+what it would drop (it needs ``--yes``); ``seed`` and ``export`` load and write bookings; ``serve``
+runs the web API (``africare_data.api``, the ``api`` extra) with uvicorn.
 
 Every error ends as one line on stderr, ``africare-data: <what is wrong and what to do>``, with
 exit status 1 (2 for a usage error): no traceback, unless ``--debug`` or ``DEBUG=true`` asks for
@@ -110,6 +111,24 @@ def _db_upgrade(args: argparse.Namespace) -> int:
             f"db upgrade {args.revision}: {error} (the revisions are in alembic/versions/)"
         ) from None
     print(f"Database upgraded to {args.revision}.")
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    """Say what going back to ``args.revision`` drops; do it only with ``--yes``."""
+    from africare_data import migrations
+
+    plan = _run(migrations.downgrade_plan(args.revision))
+    print(plan.describe())
+    if not args.yes:
+        print(
+            f"{_PROG}: nothing changed; to downgrade, run again with --yes: "
+            f"{_PROG} db downgrade {args.revision} --yes",
+            file=sys.stderr,
+        )
+        return 1
+    _run(migrations.downgrade(revision=plan.target or "base"))
+    print(f"Database downgraded to {plan.target or 'base'}.")
     return 0
 
 
@@ -275,6 +294,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(run=_db_upgrade)
+    downgrade = db_commands.add_parser(
+        "downgrade",
+        help="revert migrations to REV, after saying what it drops (needs --yes)",
+        parents=[debug],
+    )
+    downgrade.add_argument("revision", help="a revision id, -N (N steps back) or base")
+    downgrade.add_argument("--yes", action="store_true", help="drop what the plan lists")
+    downgrade.set_defaults(run=_db_downgrade)
     serve = commands.add_parser(
         "serve", help="run the web API with uvicorn (needs the api extra)", parents=[debug]
     )

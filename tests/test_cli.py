@@ -98,10 +98,8 @@ def test_an_unknown_revision_is_one_line(tmp_path: Path, database_url: URL) -> N
     result = run_cli(
         "db", "upgrade", "nosuchrev", cwd=tmp_path, SQLALCHEMY_DATABASE_URI=url_text(database_url)
     )
-    assert one_line_error(result) == (
-        "africare-data: db upgrade nosuchrev: Can't locate revision identified by 'nosuchrev' "
-        "(the revisions are in alembic/versions/)"
-    )
+    line = one_line_error(result)
+    assert line.startswith("africare-data: revision 'nosuchrev': Can't locate revision")
 
 
 def test_a_negative_count_is_a_usage_error(tmp_path: Path) -> None:

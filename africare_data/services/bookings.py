@@ -3,8 +3,8 @@
 Correctness under concurrency comes from PostgreSQL, not from checks in Python:
 
 * no double booking: the no-overlap rule ``ex_bookings_no_overlap`` (statement-level triggers,
-  migration ``0003``) refuses an overlapping pending or confirmed booking of the same
-  practitioner, whichever transaction comes second; the refusal becomes
+  :mod:`africare_data.models.no_overlap`) refuses an overlapping pending or confirmed booking of
+  the same practitioner, whichever transaction comes second; the refusal becomes
   :class:`~africare_data.errors.BookingConflictError` naming the booking it hit. The trigger
   makes writers of one practitioner's calendar queue on a transaction-scoped advisory lock, so
   the services need no locking of their own;
@@ -40,10 +40,12 @@ from africare_data.models.base import MAX_ID
 from africare_data.models.booking import CANCELLATION_REASON_LENGTH
 from africare_data.schemas.booking import BookingCreate, EventTypeCreate, TimeSlot
 from africare_data.services._transaction import (
+    committing,
     describe,
     reading,
     reload_if_expired,
     retrying,
+    savepoint,
     storable_id,
     validated,
     writing,
@@ -121,20 +123,21 @@ class BookingService:
 
         async def insert() -> Booking:
             booking = Booking(**data.model_dump(), status=BookingStatus.PENDING)
-            async with writing(db):
+            async with savepoint(db):
                 db.add(booking)
                 await db.flush()
                 await db.refresh(booking)
             return booking
 
-        try:
-            booking = await retrying(insert)
-        except BookingConflictError as error:
-            raise await _described_conflict(
-                db, data.practitioner_id, data.start_time, data.end_time
-            ) from error.__cause__
-        except NotFoundError as error:
-            raise NotFoundError("EventType", data.event_type_id) from error.__cause__
+        async with committing(db):
+            try:
+                booking = await retrying(insert)
+            except BookingConflictError as error:
+                raise await _described_conflict(
+                    db, data.start_time, data.end_time, practitioner_id=data.practitioner_id
+                ) from error.__cause__
+            except NotFoundError as error:
+                raise NotFoundError("EventType", data.event_type_id) from error.__cause__
         await reload_if_expired(db, booking)
         return booking
 
@@ -232,23 +235,15 @@ class BookingService:
         Returns ``None`` when the booking is missing or cancelled (``strict=True``: raises).
         """
         times = _validated_times(new_start, new_end, "new_start", "new_end")
-        try:
-            return await _transition(
-                db,
-                booking_id,
-                None,
-                from_statuses=ACTIVE_STATUSES,
-                values={"start_time": times.start, "end_time": times.end},
-                strict=strict,
-            )
-        except BookingConflictError as error:
-            async with reading(db):
-                practitioner_id = await db.scalar(
-                    select(Booking.practitioner_id).where(Booking.id == booking_id)
-                )
-            raise await _described_conflict(
-                db, practitioner_id, times.start, times.end, exclude_id=booking_id
-            ) from error.__cause__
+        return await _transition(
+            db,
+            booking_id,
+            None,
+            from_statuses=ACTIVE_STATUSES,
+            values={"start_time": times.start, "end_time": times.end},
+            strict=strict,
+            moving_to=times,
+        )
 
     @staticmethod
     async def find_free_slots(
@@ -330,8 +325,12 @@ async def _transition(
     from_statuses: Sequence[BookingStatus],
     values: dict[str, Any],
     strict: bool,
+    moving_to: TimeSlot | None = None,
 ) -> Booking | None:
-    """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed."""
+    """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed.
+
+    ``moving_to`` is the new time range of a reschedule, named when it conflicts.
+    """
     if not storable_id(booking_id):
         if strict:
             raise NotFoundError("Booking", booking_id)
@@ -348,7 +347,7 @@ async def _transition(
     )
 
     async def change() -> Booking | None:
-        async with writing(db):
+        async with savepoint(db):
             changed = (await db.execute(statement)).scalar_one_or_none()
             if changed is None and strict:
                 current = await db.scalar(select(Booking.status).where(Booking.id == booking_id))
@@ -358,7 +357,15 @@ async def _transition(
                 raise InvalidTransitionError(booking_id, current.value, wanted)
         return changed
 
-    booking = await retrying(change)
+    async with committing(db):
+        try:
+            booking = await retrying(change)
+        except BookingConflictError as error:
+            if moving_to is None:
+                raise
+            raise await _described_conflict(
+                db, moving_to.start, moving_to.end, booking_id=booking_id
+            ) from error.__cause__
     if booking is not None:
         await reload_if_expired(db, booking)
     return booking
@@ -366,29 +373,37 @@ async def _transition(
 
 async def _described_conflict(
     db: AsyncSession,
-    practitioner_id: int | None,
     start: datetime,
     end: datetime,
     *,
-    exclude_id: int | None = None,
+    practitioner_id: int | None = None,
+    booking_id: int | None = None,
 ) -> BookingConflictError:
-    """The conflict error, naming the active booking the requested time collides with."""
-    if practitioner_id is None:
-        return BookingConflictError()
-    query = (
-        select(Booking.id, Booking.start_time, Booking.end_time)
-        .where(
-            Booking.practitioner_id == practitioner_id,
-            Booking.status.in_(ACTIVE_STATUSES),
-            Booking.start_time < end,
-            Booking.end_time > start,
-        )
-        .order_by(Booking.start_time, Booking.id)
-        .limit(1)
-    )
-    if exclude_id is not None:
-        query = query.where(Booking.id != exclude_id)
+    """The conflict error, naming the active booking ``[start, end)`` collides with.
+
+    The practitioner is ``practitioner_id``, or that of booking ``booking_id`` (being moved, so
+    not a conflict of its own).
+    """
     async with reading(db):
+        if practitioner_id is None:
+            practitioner_id = await db.scalar(
+                select(Booking.practitioner_id).where(Booking.id == booking_id)
+            )
+        if practitioner_id is None:
+            return BookingConflictError()
+        query = (
+            select(Booking.id, Booking.start_time, Booking.end_time)
+            .where(
+                Booking.practitioner_id == practitioner_id,
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.start_time < end,
+                Booking.end_time > start,
+            )
+            .order_by(Booking.start_time, Booking.id)
+            .limit(1)
+        )
+        if booking_id is not None:
+            query = query.where(Booking.id != booking_id)
         row = (await db.execute(query)).first()
     if row is None:
         return BookingConflictError(practitioner_id=practitioner_id)

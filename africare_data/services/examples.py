@@ -2,8 +2,8 @@
 
 ``get_example`` / ``update_example`` return ``None`` for an unknown id and ``delete_example``
 returns ``False``, as in the seed; bad input raises :class:`~africare_data.errors.InvalidInputError`
-before anything is written. The parameter ``id`` keeps the seed's name (it shadows the builtin
-only inside these functions).
+before anything is written. The id parameter is ``example_id``, the seed documentation's name
+(``get_example(db, example_id=1)``), as in the API's routes.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ async def create_example(db: AsyncSession, name: str, description: str | None = 
     return example
 
 
-async def get_example(db: AsyncSession, id: int) -> Example | None:
-    """The example with ``id``, or ``None``."""
-    if not storable_id(id):
+async def get_example(db: AsyncSession, example_id: int) -> Example | None:
+    """The example with ``example_id``, or ``None``."""
+    if not storable_id(example_id):
         return None
     async with reading(db):
-        return await db.get(Example, id)
+        return await db.get(Example, example_id)
 
 
 async def get_examples(db: AsyncSession, limit: int = 100, offset: int = 0) -> Sequence[Example]:
@@ -62,7 +62,7 @@ async def get_examples(db: AsyncSession, limit: int = 100, offset: int = 0) -> S
 
 async def update_example(
     db: AsyncSession,
-    id: int,
+    example_id: int,
     name: str | None = None,
     description: str | None = None,
 ) -> Example | None:
@@ -70,10 +70,10 @@ async def update_example(
     changes = validated(ExampleUpdate, name=name, description=description).model_dump(
         exclude_none=True
     )
-    if not storable_id(id):
+    if not storable_id(example_id):
         return None
     async with writing(db):
-        example = await db.get(Example, id, with_for_update=True)
+        example = await db.get(Example, example_id, with_for_update=True)
         if example is None:
             return None
         for field, value in changes.items():
@@ -86,11 +86,13 @@ async def update_example(
     return example
 
 
-async def delete_example(db: AsyncSession, id: int) -> bool:
-    """Delete the example with ``id``; ``False`` if there was none."""
-    if not storable_id(id):
+async def delete_example(db: AsyncSession, example_id: int) -> bool:
+    """Delete the example with ``example_id``; ``False`` if there was none."""
+    if not storable_id(example_id):
         return False
     async with writing(db):
-        result = await db.execute(delete(Example).where(Example.id == id).returning(Example.id))
+        result = await db.execute(
+            delete(Example).where(Example.id == example_id).returning(Example.id)
+        )
         deleted = result.scalar_one_or_none() is not None
     return deleted
