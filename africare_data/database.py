@@ -88,30 +88,26 @@ def make_engine(
     from its first connection, and again after a crash.
     """
     config = config or get_settings()
-    options = engine_options(config, options)
-    timeout = config.AFRICARE_CONNECT_TIMEOUT
     target = url if url is not None else config.SQLALCHEMY_DATABASE_URI
-    resolved = None if target is None else normalise_database_url(target)
-    if resolved is None or (
+    resolved = (
+        URL.create("postgresql+asyncpg", username=embedded.SUPERUSER)
+        if target is None
+        else normalise_database_url(target)
+    )
+    on_embedded = target is None or (
         config.uses_embedded_server and embedded.serves(config.AFRICARE_DATA_DIR, resolved)
-    ):
+    )
+    if on_embedded:
         # The socket directory is filled in per connection (see _connecting), so a server
         # restarted elsewhere or after a crash is found again by the next connection.
-        placeholder = (
-            URL.create("postgresql+asyncpg", username=embedded.SUPERUSER)
-            if resolved is None
-            else resolved.difference_update_query(["host"])
-        )
-        placeholder = placeholder.set(
-            database=database or placeholder.database or embedded.DATABASE_NAME
-        )
-        new_engine = create_async_engine(placeholder, **options)
-        watch_connections(new_engine, data_dir=config.AFRICARE_DATA_DIR, timeout=timeout)
-        return new_engine
-    if database is not None:
-        resolved = resolved.set(database=database)
-    new_engine = create_async_engine(resolved, **options)
-    watch_connections(new_engine, data_dir=None, timeout=timeout)
+        resolved = resolved.difference_update_query(["host"])
+    resolved = resolved.set(database=database or resolved.database or embedded.DATABASE_NAME)
+    new_engine = create_async_engine(resolved, **engine_options(config, options))
+    watch_connections(
+        new_engine,
+        data_dir=config.AFRICARE_DATA_DIR if on_embedded else None,
+        timeout=config.AFRICARE_CONNECT_TIMEOUT,
+    )
     return new_engine
 
 
