@@ -130,7 +130,7 @@ REFUSED: list[Any] = [
     ),
     # Ids of the wrong type.
     pytest.param(lambda db: services.get_example(db, "1"), "id", id="get-example-string"),
-    pytest.param(booking(practitioner_id=1.0), "practitioner_id", id="practitioner-float"),
+    pytest.param(booking(practitioner_id=1.5), "practitioner_id", id="practitioner-float"),
     # Numbers are not timestamps.
     pytest.param(booking(start_time=1, end_time=2), "start_time", id="booking-numbers"),
     pytest.param(booking(start_time="1", end_time="2"), "start_time", id="booking-numeric-strings"),

@@ -171,7 +171,7 @@ TIMESTAMP = TypeAdapter(Timestamp)
         (True, "not a boolean"),
         (False, "not a boolean"),
         ("1", "valid integer"),
-        (1.0, "valid integer"),
+        (1.5, "valid integer"),
         (0, "greater than 0"),
         (2**31, "less than or equal to 2147483647"),
         (2**63, "less than or equal to 2147483647"),
@@ -184,6 +184,7 @@ def test_id_refuses_what_is_not_an_id(value: object, reason: str) -> None:
 
 def test_id_and_integer_accept_integers_of_other_libraries() -> None:
     assert ID.validate_python(np.int64(7)) == 7
+    assert ID.validate_json("7.0") == 7  # JSON Schema counts 7.0 as an integer
     assert type(ID.validate_python(np.int32(7))) is int
     assert INTEGER.validate_python(-(2**70)) == -(2**70)
     with pytest.raises(ValidationError, match="valid integer"):

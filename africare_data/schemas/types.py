@@ -6,9 +6,10 @@ database:
 
 * :data:`StorableText`: text without the NUL character, which a PostgreSQL ``text`` or
   ``varchar`` cannot hold. Add lengths at the field (``Field(max_length=...)``).
-* :data:`Integer` and :data:`Id`: integers only. A bool is not an integer here (``True`` would
-  otherwise name row 1), nor are ``"1"`` or ``1.0``; integers of other libraries (numpy's, as in a
-  DataFrame) are accepted as ``int``. An :data:`Id` also fits an id column (1 to :data:`MAX_ID`).
+* :data:`Integer` and :data:`Id`: integers, as JSON Schema counts them: ``3`` and ``3.0``, not
+  ``3.5``, not the string ``"3"``, and not a bool (``True`` would otherwise name row 1). Integers
+  of other libraries (numpy's, as in a DataFrame) are accepted as ``int``. An :data:`Id` also
+  fits an id column (1 to :data:`MAX_ID`).
 * :data:`Timestamp`: a timezone-aware moment, given as a ``datetime`` or an ISO 8601 string. A
   number is not a moment (lax parsing would read ``1`` as 1970-01-01T00:00:01Z), and the moment
   must be expressible in UTC, where the database keeps it.
@@ -45,11 +46,13 @@ StorableText = Annotated[str, Field(pattern=NUL_FREE_PATTERN)]
 
 
 def _plain_integer(value: object) -> object:
-    """Integers of other libraries (numpy's) as ``int``, so the strict check that follows accepts
-    them; a bool (an ``int`` subclass in Python) is refused outright."""
+    """Whole numbers of other types (numpy's integers, ``3.0``) as ``int``, so the strict check
+    that follows accepts them; a bool (an ``int`` subclass in Python) is refused outright."""
     if isinstance(value, bool):
         raise ValueError("must be an integer, not a boolean")
     if isinstance(value, numbers.Integral) and not isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
@@ -59,7 +62,7 @@ NOT_A_BOOLEAN = BeforeValidator(_plain_integer)
 refuses booleans and leaves pydantic's reading of ``"10"`` alone."""
 
 Integer = Annotated[int, Strict(), NOT_A_BOOLEAN]
-"""An integer: not a bool, not a string of digits, not a float."""
+"""An integer (``3.0`` counts, as in JSON Schema): not a bool, a string of digits or ``3.5``."""
 
 Id = Annotated[int, Strict(), Field(gt=0, le=MAX_ID), NOT_A_BOOLEAN]
 """The id of a row: an :data:`Integer` from 1 to :data:`MAX_ID` (PostgreSQL ``integer``)."""

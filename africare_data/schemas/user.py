@@ -10,10 +10,12 @@ from africare_data.schemas.types import Id, StorableText
 
 __all__ = ["PostCreate", "PostResponse", "UserCreate", "UserResponse", "UserWithPosts"]
 
-# Deliberately loose: one "@", something on each side, a dot in the domain, no spaces (nor NUL,
-# which PostgreSQL cannot store). Deliverability is the mail system's business; this only
-# refuses obvious typos.
-EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+# Deliberately loose: one "@", something on each side, a dot in the domain, no spaces or ASCII
+# control characters (NUL included, which PostgreSQL cannot store). Deliverability is the mail
+# system's business; this only refuses obvious typos. Explicit ranges rather than \s, whose
+# meaning differs between regex dialects (pydantic's, JSON Schema's), so the OpenAPI document
+# means exactly what the API checks.
+EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$"
 
 
 class UserCreate(BaseModel):
