@@ -109,8 +109,9 @@ class BookingService:
         """Validate, insert a pending booking, commit and return it.
 
         Raises:
-            InvalidBookingError: naive datetimes, end not after start, longer than a day,
-                non-positive ids (nothing is sent to the database).
+            InvalidBookingError: naive datetimes or numbers as times, end not after start,
+                longer than a day, ids that are not positive integers (``True`` is not an id);
+                nothing is sent to the database.
             BookingConflictError: the time overlaps a pending or confirmed booking of the
                 practitioner; carries that booking's id, start and end.
             NotFoundError: ``event_type_id`` names no event type.
