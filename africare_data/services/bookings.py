@@ -36,9 +36,7 @@ from africare_data.errors import (
     NotFoundError,
 )
 from africare_data.models import Booking, BookingStatus, EventType
-from africare_data.models.base import MAX_ID
-from africare_data.models.booking import CANCELLATION_REASON_LENGTH
-from africare_data.schemas.booking import BookingCreate, EventTypeCreate, TimeSlot
+from africare_data.schemas.booking import BookingCancel, BookingCreate, EventTypeCreate, TimeSlot
 from africare_data.services._transaction import (
     committing,
     describe,
@@ -46,9 +44,16 @@ from africare_data.services._transaction import (
     reload_if_expired,
     retrying,
     savepoint,
-    storable_id,
     validated,
     writing,
+)
+from africare_data.services._validation import (
+    ID,
+    OPTIONAL_TIMESTAMP,
+    TIMESTAMP,
+    checked,
+    lookup_id,
+    positive,
 )
 
 __all__ = [
@@ -77,10 +82,11 @@ async def create_event_type(db: AsyncSession, name: str, duration_minutes: int) 
 
 async def get_event_type(db: AsyncSession, event_type_id: int) -> EventType | None:
     """The event type with ``event_type_id``, or ``None``."""
-    if not storable_id(event_type_id):
+    found_id = lookup_id("event_type_id", event_type_id)
+    if found_id is None:
         return None
     async with reading(db):
-        return await db.get(EventType, event_type_id)
+        return await db.get(EventType, found_id)
 
 
 async def get_event_types(db: AsyncSession) -> Sequence[EventType]:
@@ -105,8 +111,9 @@ class BookingService:
         """Validate, insert a pending booking, commit and return it.
 
         Raises:
-            InvalidBookingError: naive datetimes, end not after start, longer than a day,
-                non-positive ids (nothing is sent to the database).
+            InvalidBookingError: naive datetimes or numbers as times, end not after start,
+                longer than a day, ids that are not positive integers (``True`` is not an id);
+                nothing is sent to the database.
             BookingConflictError: the time overlaps a pending or confirmed booking of the
                 practitioner; carries that booking's id, start and end.
             NotFoundError: ``event_type_id`` names no event type.
@@ -144,10 +151,11 @@ class BookingService:
     @staticmethod
     async def get_booking(db: AsyncSession, booking_id: int) -> Booking | None:
         """The booking with ``booking_id``, or ``None``."""
-        if not storable_id(booking_id):
+        found_id = lookup_id("booking_id", booking_id)
+        if found_id is None:
             return None
         async with reading(db):
-            return await db.get(Booking, booking_id)
+            return await db.get(Booking, found_id)
 
     @staticmethod
     async def get_bookings_by_practitioner(
@@ -163,16 +171,19 @@ class BookingService:
         ``start`` / ``end`` keep the bookings overlapping ``[start, end)``; ``status`` keeps one
         status.
         """
-        _require_aware(start=start, end=end)
-        if not storable_id(practitioner_id):
+        start = checked(OPTIONAL_TIMESTAMP, "start", start, InvalidBookingError)
+        end = checked(OPTIONAL_TIMESTAMP, "end", end, InvalidBookingError)
+        wanted_status = None if status is None else _status(status)
+        found_id = lookup_id("practitioner_id", practitioner_id)
+        if found_id is None:
             return []
-        conditions: list[ColumnElement[bool]] = [Booking.practitioner_id == practitioner_id]
+        conditions: list[ColumnElement[bool]] = [Booking.practitioner_id == found_id]
         if start is not None:
             conditions.append(Booking.end_time > start)
         if end is not None:
             conditions.append(Booking.start_time < end)
-        if status is not None:
-            conditions.append(Booking.status == _status(status))
+        if wanted_status is not None:
+            conditions.append(Booking.status == wanted_status)
         async with reading(db):
             result = await db.execute(
                 select(Booking).where(*conditions).order_by(Booking.start_time, Booking.id)
@@ -207,16 +218,13 @@ class BookingService:
         The slot is free for a new booking at once. Returns ``None`` when the booking is missing
         or already cancelled (``strict=True``: raises instead).
         """
-        if reason is not None and len(reason) > CANCELLATION_REASON_LENGTH:
-            raise InvalidBookingError(
-                f"reason: at most {CANCELLATION_REASON_LENGTH} characters, got {len(reason)}"
-            )
+        data = validated(BookingCancel, InvalidBookingError, reason=reason)
         return await _transition(
             db,
             booking_id,
             BookingStatus.CANCELLED,
             from_statuses=ACTIVE_STATUSES,
-            values={"cancelled_at": func.now(), "cancellation_reason": reason},
+            values={"cancelled_at": func.now(), "cancellation_reason": data.reason},
             strict=strict,
         )
 
@@ -258,15 +266,12 @@ class BookingService:
         Pending and confirmed bookings occupy time; cancelled ones do not. Each slot is a maximal
         gap (book any ``duration`` inside it).
         """
-        _require_aware(day_start=day_start, day_end=day_end)
+        day_start = checked(TIMESTAMP, "day_start", day_start, InvalidBookingError)
+        day_end = checked(TIMESTAMP, "day_end", day_end, InvalidBookingError)
         if day_end <= day_start:
             raise InvalidBookingError("day_end: must be after day_start")
-        if duration <= timedelta(0):
-            raise InvalidBookingError(f"duration: must be positive, got {duration}")
-        if not storable_id(practitioner_id):
-            raise InvalidBookingError(
-                f"practitioner_id: must be between 1 and {MAX_ID}, got {practitioner_id}"
-            )
+        duration = positive("duration", duration, InvalidBookingError)
+        practitioner_id = checked(ID, "practitioner_id", practitioner_id, InvalidBookingError)
         async with reading(db):
             result = await db.execute(
                 select(Booking.start_time, Booking.end_time)
@@ -298,23 +303,16 @@ def _status(value: BookingStatus | str) -> BookingStatus:
         raise InvalidInputError(f"status: must be one of {allowed}, got {value!r}") from None
 
 
-def _require_aware(**moments: datetime | None) -> None:
-    for name, moment in moments.items():
-        if moment is not None and moment.utcoffset() is None:
-            raise InvalidBookingError(f"{name}: must be timezone-aware, got naive {moment}")
-
-
 def _validated_times(start: datetime, end: datetime, start_name: str, end_name: str) -> TimeSlot:
     """The same time rules as ``BookingCreate``, reported with the caller's parameter names."""
-    _require_aware(**{start_name: start, end_name: end})
     try:
-        BookingCreate(practitioner_id=1, patient_id=1, start_time=start, end_time=end)
+        times = BookingCreate(practitioner_id=1, patient_id=1, start_time=start, end_time=end)
     except pydantic.ValidationError as error:
         message = describe(error)
         raise InvalidBookingError(
             message.replace("end_time", end_name).replace("start_time", start_name)
         ) from None
-    return TimeSlot(start=start, end=end)
+    return TimeSlot(start=times.start_time, end=times.end_time)
 
 
 async def _transition(
@@ -331,10 +329,12 @@ async def _transition(
 
     ``moving_to`` is the new time range of a reschedule, named when it conflicts.
     """
-    if not storable_id(booking_id):
+    found_id = lookup_id("booking_id", booking_id)
+    if found_id is None:
         if strict:
             raise NotFoundError("Booking", booking_id)
         return None
+    booking_id = found_id
     changes = dict(values, updated_at=func.now())
     if target is not None:
         changes["status"] = target
