@@ -21,7 +21,7 @@ DEMO_SEED ?= 0
 # JupyterLab refuses to run as root without --allow-root; containers and CI machines run as root.
 LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab notebooks test lint typecheck pytest pytest-external migrate migrate-up db-start db-stop clean
+.PHONY: install lab lab-check notebooks test lint typecheck pytest pytest-external migrate migrate-up db-start db-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ lab: install
 	$(BIN)/africare-data db upgrade
 	$(BIN)/africare-data seed --bookings $(DEMO_BOOKINGS) --seed $(DEMO_SEED)
 	AFRICARE_NOTEBOOK_DATABASE=demo $(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
+
+## make lab-check: as make lab, then Run All and save 00 and 04 in a headless Chromium (apt install
+## chromium); the notebook tests must pass on the saved copies (build/lab-check/). Not part of make test.
+lab-check: install
+	$(BIN)/python -m pip install --quiet -e '.[browser]'
+	$(BIN)/africare-data db start
+	$(BIN)/africare-data db upgrade
+	$(BIN)/africare-data seed --bookings $(DEMO_BOOKINGS) --seed $(DEMO_SEED)
+	$(BIN)/python tests/lab_browser_check.py
 
 ## make notebooks: re-execute every notebook (scratch mode) and store its outputs, which the tests compare.
 notebooks: install
