@@ -78,7 +78,8 @@ def _diff_dir(config: pytest.Config) -> Path:
 
 def _runs_notebooks(config: pytest.Config) -> bool:
     """True in the process that runs the session: not an xdist worker, and nbval on."""
-    return bool(config.option.nbval) and not hasattr(config, "workerinput")
+    nbval = config.option.nbval or config.option.nbval_lax
+    return bool(nbval) and not hasattr(config, "workerinput")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -122,7 +123,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Iterator[A
     ]
 
 
-class Notebook(IPyNbFile):  # type: ignore[misc]
+class Notebook(IPyNbFile):
     """A notebook file: one :class:`NotebookRun` per mode, sharing nbval's sanitizing."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -208,7 +209,7 @@ class NotebookRun(pytest.Collector):
             self.kernel.stop()
 
 
-class CheckedCell(IPyNbCell):  # type: ignore[misc]
+class CheckedCell(IPyNbCell):
     """nbval's cell test with the comparison of ``output_checks``: text diffs, plots by RMS."""
 
     def compare_outputs(

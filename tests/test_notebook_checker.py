@@ -1,10 +1,12 @@
 """The notebook checker (``notebooks/conftest.py``) fails on altered outputs and says what changed.
 
 Runs the notebook tests, as ``make test`` does, in a separate pytest on two copies of the
-committed ``04_bookings_analysis``: one whose stored outputs (and one cell's code) were altered,
-one restored to the committed file. Only the altered cells of the first may fail, each with a
-message a person can read; the second passes whole. The demo mode alone keeps it quick: both
-copies read the session's demo database and need no data loaded of their own.
+committed ``04_bookings_analysis``: one altered, one restored to the committed file. The
+alterations: a plot replaced by a blank image of the same size, a plot removed, a plot replaced by
+an image of another size, a cell whose code now clears its axes before showing them, and words
+added to a text result. Only the altered cells of the first may fail, each with a message a person
+can read; the second passes whole. The demo mode alone keeps it quick: both copies read the
+session's demo database and need no data loaded of their own.
 """
 
 from __future__ import annotations
@@ -73,8 +75,10 @@ class Altered:
         resized = _plot_output(code[self.resized])
         width, height = _png_size(resized.data["image/png"])
         resized.data["image/png"] = _png(width, height + 20)
-        assert "bins=30" in code[self.redrawn].source, "the histogram cell changed: update me"
-        code[self.redrawn].source = code[self.redrawn].source.replace("bins=30", "bins=8")
+        # The cell's code now ends by clearing its axes: an empty plot, same size, same text.
+        head, show, tail = code[self.redrawn].source.rpartition("plt.show()")
+        assert show, "the plot cells of 04_bookings_analysis should end with plt.show()"
+        code[self.redrawn].source = f"{head}plt.gca().clear()\n{show}{tail}"
         result = next(o for o in code[self.text].outputs if o.output_type == "execute_result")
         self.stored_line = f"{result.data['text/plain'].splitlines()[-1]} (altered)"
         result.data["text/plain"] += " (altered)"
