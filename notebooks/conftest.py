@@ -228,4 +228,8 @@ class CheckedCell(IPyNbCell):
             self.comparison_traceback += ["Text outputs differ (- stored, + executed):", *diff]
         if problems:
             self.comparison_traceback += ["Plots differ:", *problems]
+        if diff or problems:
+            self.comparison_traceback.append(
+                "If the change is intended, store the new outputs: make notebooks"
+            )
         return not (diff or problems)

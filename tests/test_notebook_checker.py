@@ -149,6 +149,7 @@ def test_a_text_change_is_shown_as_the_differing_lines(
     assert "Text outputs differ (- stored, + executed):" in output
     assert f"-{altered.stored_line}" in output
     assert f"+{altered.stored_line.removesuffix(' (altered)')}" in output
+    assert "If the change is intended, store the new outputs: make notebooks" in output
 
 
 def test_differing_plots_are_written_as_images(checked: tuple[Altered, str, Path]) -> None:
