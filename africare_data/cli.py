@@ -1,7 +1,8 @@
 """The ``africare-data`` command.
 
 ``africare-data db start|stop|status|url`` manages the embedded PostgreSQL; ``db upgrade`` applies
-the migrations to the configured database; ``serve`` runs the web API (``africare_data.api``, the
+the migrations to the configured database, and ``db downgrade REV`` reverts them after listing
+what it would drop (it needs ``--yes``); ``serve`` runs the web API (``africare_data.api``, the
 ``api`` extra) with uvicorn. Errors the toolkit knows about are printed as one line
 on stderr with exit status 1, never as a traceback.
 """
@@ -88,6 +89,22 @@ def _run(work: Coroutine[Any, Any, _Result]) -> _Result:
 def _db_upgrade(args: argparse.Namespace) -> int:
     _run(migrations.upgrade(engine, args.revision))
     print(f"Database upgraded to {args.revision}.")
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    """Say what going back to ``args.revision`` drops; do it only with ``--yes``."""
+    plan = _run(migrations.downgrade_plan(args.revision, engine))
+    print(plan.describe())
+    if not args.yes:
+        print(
+            f"africare-data: nothing changed; to downgrade, run again with --yes: "
+            f"africare-data db downgrade {args.revision} --yes",
+            file=sys.stderr,
+        )
+        return 1
+    _run(migrations.downgrade(engine, plan.target or "base"))
+    print(f"Database downgraded to {plan.target or 'base'}.")
     return 0
 
 
@@ -196,6 +213,12 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="apply migrations (default: head)")
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(run=_db_upgrade)
+    downgrade = db_commands.add_parser(
+        "downgrade", help="revert migrations to REV, after saying what it drops (needs --yes)"
+    )
+    downgrade.add_argument("revision", help="a revision id, -N (N steps back) or base")
+    downgrade.add_argument("--yes", action="store_true", help="drop what the plan lists")
+    downgrade.set_defaults(run=_db_downgrade)
     serve = commands.add_parser("serve", help="run the web API with uvicorn (needs the api extra)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")

@@ -350,21 +350,22 @@ async def test_each_error_class_has_its_handler(
 
 # --- OpenAPI --------------------------------------------------------------------------------
 
-# Every status each route can answer besides its success; 422 is FastAPI's validation error.
+# Every status each route can answer besides its success; 422 is FastAPI's validation error,
+# 400 a body that cannot be decoded at all (routes that read a body).
 DOCUMENTED = {
-    ("/examples/", "post"): {"201", "422"},
+    ("/examples/", "post"): {"201", "400", "422"},
     ("/examples/", "get"): {"200", "422"},
     ("/examples/{example_id}", "get"): {"200", "404", "422"},
-    ("/examples/{example_id}", "patch"): {"200", "404", "422"},
+    ("/examples/{example_id}", "patch"): {"200", "400", "404", "422"},
     ("/examples/{example_id}", "delete"): {"204", "404", "422"},
-    ("/users/", "post"): {"201", "409", "422"},
+    ("/users/", "post"): {"201", "400", "409", "422"},
     ("/users/{user_id}", "get"): {"200", "404", "422"},
-    ("/posts/", "post"): {"201", "404", "422"},
-    ("/bookings/", "post"): {"201", "404", "409", "422"},
+    ("/posts/", "post"): {"201", "400", "404", "422"},
+    ("/bookings/", "post"): {"201", "400", "404", "409", "422"},
     ("/bookings/{booking_id}", "get"): {"200", "404", "422"},
     ("/practitioners/{practitioner_id}/bookings/", "get"): {"200", "422"},
     ("/bookings/{booking_id}/confirm", "post"): {"200", "404", "422"},
-    ("/bookings/{booking_id}/cancel", "post"): {"200", "404", "422"},
+    ("/bookings/{booking_id}/cancel", "post"): {"200", "400", "404", "422"},
 }
 
 
@@ -385,6 +386,7 @@ def test_openapi_schema_is_valid_and_documents_errors() -> None:
                 continue
             reference = response["content"]["application/json"]["schema"]["$ref"]
             expected = {
+                "400": "ErrorBody",
                 "404": "ErrorBody",
                 "409": "BookingConflictBody" if key == ("/bookings/", "post") else "ErrorBody",
                 "422": "HTTPValidationError",

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from africare_data import __version__
 from africare_data.api import bookings, examples, users
 from africare_data.api.errors import install_exception_handlers
+from africare_data.api.methods import install_method_handlers
 
 __all__ = ["create_app"]
 
@@ -44,4 +45,5 @@ def create_app() -> FastAPI:
     app.include_router(users.router)
     app.include_router(bookings.router)
     install_exception_handlers(app)
+    install_method_handlers(app)
     return app

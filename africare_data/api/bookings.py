@@ -9,28 +9,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
-from pydantic import AwareDatetime, BaseModel, Field
 
 from africare_data.api.deps import SessionDep
-from africare_data.api.errors import BOOKING_CONFLICT, NOT_FOUND
+from africare_data.api.errors import BOOKING_CONFLICT, MALFORMED_BODY, NOT_FOUND
 from africare_data.errors import NotFoundError
 from africare_data.models import BookingStatus
-from africare_data.models.booking import CANCELLATION_REASON_LENGTH
-from africare_data.schemas import BookingCreate, BookingResponse
+from africare_data.schemas import BookingCancel, BookingCreate, BookingResponse, Timestamp
 from africare_data.services import BookingService
 
-__all__ = ["CancelRequest", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["bookings"])
 
 
-class CancelRequest(BaseModel):
-    """Optional body of a cancellation: why the booking is cancelled."""
-
-    reason: str | None = Field(None, max_length=CANCELLATION_REASON_LENGTH)
-
-
-@router.post("/bookings/", status_code=201, responses={**NOT_FOUND, **BOOKING_CONFLICT})
+@router.post(
+    "/bookings/", status_code=201, responses={**NOT_FOUND, **BOOKING_CONFLICT, **MALFORMED_BODY}
+)
 async def create_booking(data: BookingCreate, db: SessionDep) -> BookingResponse:
     """Book a pending appointment.
 
@@ -62,8 +56,8 @@ async def get_booking(booking_id: int, db: SessionDep) -> BookingResponse:
 async def get_practitioner_bookings(
     practitioner_id: int,
     db: SessionDep,
-    start: Annotated[AwareDatetime | None, Query(description="Keep bookings ending after")] = None,
-    end: Annotated[AwareDatetime | None, Query(description="Keep bookings starting before")] = None,
+    start: Annotated[Timestamp | None, Query(description="Keep bookings ending after")] = None,
+    end: Annotated[Timestamp | None, Query(description="Keep bookings starting before")] = None,
     status: BookingStatus | None = None,
 ) -> list[BookingResponse]:
     """The practitioner's bookings ordered by start time, optionally within ``[start, end)``."""
@@ -84,11 +78,11 @@ async def confirm_booking(booking_id: int, db: SessionDep) -> BookingResponse:
     return BookingResponse.model_validate(booking)
 
 
-@router.post("/bookings/{booking_id}/cancel", responses=NOT_FOUND)
+@router.post("/bookings/{booking_id}/cancel", responses={**NOT_FOUND, **MALFORMED_BODY})
 async def cancel_booking(
     booking_id: int,
     db: SessionDep,
-    data: Annotated[CancelRequest | None, Body()] = None,
+    data: Annotated[BookingCancel | None, Body()] = None,
 ) -> BookingResponse:
     """pending or confirmed -> cancelled (the slot is free again); 404 if missing or cancelled."""
     reason = None if data is None else data.reason

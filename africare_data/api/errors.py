@@ -31,6 +31,7 @@ from africare_data.errors import (
 __all__ = [
     "BOOKING_CONFLICT",
     "DUPLICATE_EMAIL",
+    "MALFORMED_BODY",
     "NOT_FOUND",
     "BookingConflictBody",
     "ConflictingBooking",
@@ -75,6 +76,11 @@ BOOKING_CONFLICT: Responses = {
 }
 DUPLICATE_EMAIL: Responses = {
     409: {"model": ErrorBody, "description": "A user with this e-mail address exists"}
+}
+# FastAPI answers 422 for a body that is not JSON, but 400 for one it cannot even decode (bytes
+# that are not UTF-8): every route that reads a body declares it.
+MALFORMED_BODY: Responses = {
+    400: {"model": ErrorBody, "description": "The body could not be read (it is not UTF-8 text)"}
 }
 
 

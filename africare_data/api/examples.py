@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from africare_data.api.deps import SessionDep
-from africare_data.api.errors import NOT_FOUND
+from africare_data.api.errors import MALFORMED_BODY, NOT_FOUND
 from africare_data.errors import NotFoundError
-from africare_data.schemas import ExampleCreate, ExampleResponse, ExampleUpdate
+from africare_data.schemas import ExampleCreate, ExampleResponse, ExampleUpdate, Page
 from africare_data.services import examples
-from africare_data.services.examples import MAX_PAGE_SIZE
 
 __all__ = ["router"]
 
@@ -24,7 +23,7 @@ def _not_found(example_id: int) -> NotFoundError:
     return NotFoundError("Example", example_id, message=EXAMPLE_NOT_FOUND)
 
 
-@router.post("/", status_code=201)
+@router.post("/", status_code=201, responses=MALFORMED_BODY)
 async def create_example(data: ExampleCreate, db: SessionDep) -> ExampleResponse:
     """Create an example."""
     example = await examples.create_example(db, data.name, data.description)
@@ -32,14 +31,10 @@ async def create_example(data: ExampleCreate, db: SessionDep) -> ExampleResponse
 
 
 @router.get("/")
-async def get_examples(
-    db: SessionDep,
-    limit: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[ExampleResponse]:
+async def get_examples(db: SessionDep, page: Annotated[Page, Query()]) -> list[ExampleResponse]:
     """A page of examples, ordered by id."""
-    page = await examples.get_examples(db, limit=limit, offset=offset)
-    return [ExampleResponse.model_validate(example) for example in page]
+    rows = await examples.get_examples(db, limit=page.limit, offset=page.offset)
+    return [ExampleResponse.model_validate(example) for example in rows]
 
 
 @router.get("/{example_id}", responses=NOT_FOUND)
@@ -51,7 +46,7 @@ async def get_example(example_id: int, db: SessionDep) -> ExampleResponse:
     return ExampleResponse.model_validate(example)
 
 
-@router.patch("/{example_id}", responses=NOT_FOUND)
+@router.patch("/{example_id}", responses={**NOT_FOUND, **MALFORMED_BODY})
 async def update_example(example_id: int, data: ExampleUpdate, db: SessionDep) -> ExampleResponse:
     """Change the fields given; fields left out (or ``null``) keep their value."""
     example = await examples.update_example(db, example_id, data.name, data.description)

@@ -5,15 +5,11 @@ foreign keys. Two rules are enforced by PostgreSQL itself, so they hold for ever
 or raw SQL:
 
 * ``ck_bookings_end_after_start``: ``end_time > start_time``;
-* ``ex_bookings_no_overlap``: no two non-cancelled bookings of one practitioner overlap. Since
-  migration ``0003`` this is not an exclusion constraint (its per-row GiST probe made bulk loads
-  ten times slower) but two statement-level triggers, ``tr_bookings_no_overlap_insert`` and
-  ``tr_bookings_no_overlap_update``, calling ``bookings_no_overlap_check()``: per statement, they
-  take the practitioners' advisory locks in ascending order and check the statement's rows in one
-  set-based query; a clash raises SQLSTATE 23P01 naming ``ex_bookings_no_overlap``, as the
-  constraint did. Writes that need the check are refused under REPEATABLE READ and SERIALIZABLE.
-  The migration owns the triggers (Alembic does not compare them); the model declares the partial
-  index the check uses, ``ix_bookings_active_practitioner_start``.
+* ``ex_bookings_no_overlap``: no two non-cancelled bookings of one practitioner overlap. Two
+  statement-level triggers check it (``africare_data.models.no_overlap``, declared on the
+  table below, so ``create_all`` builds them as the migrations do), through the partial index
+  ``ix_bookings_active_practitioner_start`` declared below; a clash raises SQLSTATE 23P01 naming
+  ``ex_bookings_no_overlap``.
 """
 
 from __future__ import annotations
@@ -34,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from africare_data.models import no_overlap
 from africare_data.models.base import Base
 
 __all__ = ["CANCELLATION_REASON_LENGTH", "Booking", "BookingStatus", "EventType"]
@@ -75,8 +72,8 @@ booking_status_type = Enum(
 class Booking(Base):
     """An appointment of a patient with a practitioner.
 
-    ``cancelled_at`` and ``cancellation_reason`` record when and why a booking was cancelled
-    (migration ``0002``); both stay ``None`` for active bookings.
+    ``cancelled_at`` and ``cancellation_reason`` record when and why a booking was cancelled; both
+    stay ``None`` for active bookings.
     """
 
     __tablename__ = "bookings"
@@ -88,6 +85,7 @@ class Booking(Base):
             "start_time",
             postgresql_where=text("status <> 'cancelled'"),
         ),
+        {"listeners": no_overlap.LISTENERS},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

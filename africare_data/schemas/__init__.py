@@ -6,6 +6,7 @@ Families follow one pattern (``XCreate`` / ``XUpdate`` / ``XResponse``); every r
 
 from africare_data.schemas.booking import (
     MAX_BOOKING_DURATION,
+    BookingCancel,
     BookingCreate,
     BookingResponse,
     EventTypeCreate,
@@ -18,6 +19,8 @@ from africare_data.schemas.example import (
     ExampleResponse,
     ExampleUpdate,
 )
+from africare_data.schemas.page import MAX_OFFSET, MAX_PAGE_SIZE, Page
+from africare_data.schemas.types import Id, Integer, StorableText, Timestamp
 from africare_data.schemas.user import (
     PostCreate,
     PostResponse,
@@ -28,6 +31,9 @@ from africare_data.schemas.user import (
 
 __all__ = [
     "MAX_BOOKING_DURATION",
+    "MAX_OFFSET",
+    "MAX_PAGE_SIZE",
+    "BookingCancel",
     "BookingCreate",
     "BookingResponse",
     "EventTypeCreate",
@@ -36,9 +42,14 @@ __all__ = [
     "ExampleCreate",
     "ExampleResponse",
     "ExampleUpdate",
+    "Id",
+    "Integer",
+    "Page",
     "PostCreate",
     "PostResponse",
+    "StorableText",
     "TimeSlot",
+    "Timestamp",
     "UserCreate",
     "UserResponse",
     "UserWithPosts",

@@ -2,22 +2,25 @@
 
 ``BookingCreate`` holds the booking rules a caller can break without asking the database: times
 must carry a timezone, end after start, last at most :data:`MAX_BOOKING_DURATION`, and ids must be
-positive ``integer`` values. The services validate through it, so the API, the notebooks and the
-services refuse the same inputs with the same messages.
+positive ``integer`` values. The services validate through it (and through ``BookingCancel``), so
+the API, the notebooks and the services refuse the same inputs with the same messages. JSON Schema
+cannot compare two fields, so the OpenAPI document states the time rules in ``end_time``'s
+description.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
-from africare_data.models.base import MAX_ID
 from africare_data.models.booking import CANCELLATION_REASON_LENGTH, BookingStatus
+from africare_data.schemas.types import NOT_A_BOOLEAN, Id, StorableText, Timestamp
 
 __all__ = [
     "MAX_BOOKING_DURATION",
+    "BookingCancel",
     "BookingCreate",
     "BookingResponse",
     "EventTypeCreate",
@@ -34,9 +37,9 @@ _MINUTES_PER_DAY = 24 * 60
 class EventTypeCreate(BaseModel):
     """Input for creating an event type (a kind of appointment and its length)."""
 
-    name: str = Field(..., min_length=1, max_length=255, description="e.g. 'Consultation'")
-    duration_minutes: int = Field(
-        ..., gt=0, le=_MINUTES_PER_DAY, description="Length of the appointment in minutes"
+    name: StorableText = Field(..., min_length=1, max_length=255, description="e.g. 'Consultation'")
+    duration_minutes: Annotated[int, Strict(), Field(gt=0, le=_MINUTES_PER_DAY), NOT_A_BOOLEAN] = (
+        Field(..., description="Length of the appointment in minutes")
     )
 
 
@@ -54,11 +57,17 @@ class EventTypeResponse(BaseModel):
 class BookingCreate(BaseModel):
     """Input for a booking: timezone-aware, end after start, at most a day, positive ids."""
 
-    practitioner_id: int = Field(..., gt=0, le=MAX_ID, description="Practitioner's id")
-    patient_id: int = Field(..., gt=0, le=MAX_ID, description="Patient's id")
-    start_time: AwareDatetime = Field(..., description="Start, with a timezone")
-    end_time: AwareDatetime = Field(..., description="End (exclusive), with a timezone")
-    event_type_id: int | None = Field(None, gt=0, le=MAX_ID, description="Optional event type id")
+    practitioner_id: Id = Field(..., description="Practitioner's id")
+    patient_id: Id = Field(..., description="Patient's id")
+    start_time: Timestamp = Field(..., description="Start, with a timezone")
+    end_time: Timestamp = Field(
+        ...,
+        description=(
+            "End (exclusive), with a timezone: after start_time, "
+            f"and at most {MAX_BOOKING_DURATION.total_seconds() / 3600:g} hours after it"
+        ),
+    )
+    event_type_id: Id | None = Field(None, description="Optional event type id")
 
     @model_validator(mode="after")
     def _check_times(self) -> Self:
@@ -73,6 +82,14 @@ class BookingCreate(BaseModel):
                 f"a booking may last at most {MAX_BOOKING_DURATION}"
             )
         return self
+
+
+class BookingCancel(BaseModel):
+    """Input for a cancellation: why the booking is cancelled (optional)."""
+
+    reason: StorableText | None = Field(
+        None, max_length=CANCELLATION_REASON_LENGTH, description="Why, in a few words"
+    )
 
 
 class BookingResponse(BaseModel):

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from africare_data.schemas.types import StorableText
+
 __all__ = ["ExampleBase", "ExampleCreate", "ExampleResponse", "ExampleUpdate"]
 
 NAME_MAX_LENGTH = 255
@@ -15,10 +17,10 @@ DESCRIPTION_MAX_LENGTH = 1000
 class ExampleBase(BaseModel):
     """The fields a caller provides, with the column lengths of ``examples``."""
 
-    name: str = Field(
+    name: StorableText = Field(
         ..., min_length=1, max_length=NAME_MAX_LENGTH, description="Name of the example"
     )
-    description: str | None = Field(
+    description: StorableText | None = Field(
         None, max_length=DESCRIPTION_MAX_LENGTH, description="Optional description"
     )
 
@@ -30,8 +32,10 @@ class ExampleCreate(ExampleBase):
 class ExampleUpdate(BaseModel):
     """A partial update: every field is optional and only the fields given change."""
 
-    name: str | None = Field(None, min_length=1, max_length=NAME_MAX_LENGTH, description="New name")
-    description: str | None = Field(
+    name: StorableText | None = Field(
+        None, min_length=1, max_length=NAME_MAX_LENGTH, description="New name"
+    )
+    description: StorableText | None = Field(
         None, max_length=DESCRIPTION_MAX_LENGTH, description="New description"
     )
 

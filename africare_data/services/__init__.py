@@ -2,8 +2,10 @@
 
 Every function takes the ``AsyncSession`` first. Bad input raises an
 :class:`~africare_data.errors.InvalidInputError` before any I/O; a constraint the database
-enforces raises the matching domain error from :mod:`africare_data.errors`; on any error the
-service's changes are rolled back and the session stays usable.
+enforces raises the matching domain error from :mod:`africare_data.errors`. A writing call that
+returns has committed the session's transaction; one that raises commits nothing, undoes its own
+statements and leaves the caller's work in progress in the session, uncommitted. The whole
+contract is in :mod:`africare_data.services._transaction`.
 """
 
 from africare_data.services.bookings import (

@@ -1,10 +1,38 @@
-"""How every service call runs: validate first, then one transaction that commits or rolls back.
+"""How every service call runs: the transaction contract, in one place.
 
-Writes run in a SAVEPOINT inside the session's transaction and commit on success. When the database
-refuses a write for a known reason (a constraint we translate), only that SAVEPOINT is rolled back
-and the transaction is ended: the caller's other objects stay loaded, which matters in async code,
-where touching an expired attribute fails. Any other error rolls the whole session back (and a
-deadlock victim is retried by :func:`retrying`). Either way the session stays usable.
+1. **Input is checked before any I/O.** Bad input raises
+   :class:`~africare_data.errors.InvalidInputError` (or a subclass), and an id no row can have is
+   answered at once (``None``, ``False`` or an empty list); either way the session is untouched.
+2. **A writing call that returns has committed the session's transaction.** Work the caller added
+   or flushed before the call is committed with the call's own: a writing call is a commit point,
+   like ``db.commit()``. (Returning ``None`` or ``False`` for a row that is not there is a
+   return.) Reads commit nothing; they run in the session's transaction, beginning one if needed.
+3. **A writing call that raises commits nothing, and leaves the session as it found it.** Its own
+   statements run in a SAVEPOINT and are undone, whatever refused them (a domain error, or any
+   database error); the locks they took (e.g. the no-overlap rule's practitioner lock) go with
+   them. Then:
+
+   a. If the caller had work in progress when the call began (pending, dirty or deleted objects,
+      or an open transaction, however begun: the session cannot tell reads from flushed writes),
+      that work stays in the session, flushed but uncommitted, in a transaction left open: the
+      caller commits or rolls it back. Until then the transaction holds what the caller's own
+      work locked (rows it changed, the practitioner lock a flushed booking took).
+   b. If not, the call ends the transaction it began without committing anything of anyone's.
+
+   Either way the objects the caller holds stay loaded, not expired (in async code, touching an
+   expired attribute raises ``MissingGreenlet``): the few the undone statements had changed are
+   read again.
+4. **The session stays usable after any refusal.** When the transaction itself cannot continue
+   (the connection was lost, a read failed on the database, the caller's own pending objects
+   could not be flushed, the call was interrupted by cancellation or ``KeyboardInterrupt``), it
+   is rolled back as a whole: still nothing is committed, but the caller's uncommitted work is
+   gone with it.
+
+:func:`writing` is the boundary of a writing call (:func:`committing`) around one
+:func:`savepoint`; a call that retries or explains a refusal uses the two separately, and every
+statement it runs inside the boundary is in a savepoint or a :func:`reading` block. How a call
+achieves rule 3 (a SAVEPOINT, or a plain ROLLBACK when nothing was in progress) is not part of
+the contract.
 """
 
 from __future__ import annotations
@@ -16,18 +44,28 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import pydantic
+from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from africare_data.errors import (
-    AfricareDataError,
     InvalidInputError,
     sqlstate,
     translate_integrity_errors,
 )
 from africare_data.models.base import MAX_ID
 
-__all__ = ["reading", "reload_if_expired", "retrying", "storable_id", "validated", "writing"]
+__all__ = [
+    "committing",
+    "has_work_in_progress",
+    "reading",
+    "reload_if_expired",
+    "retrying",
+    "savepoint",
+    "storable_id",
+    "validated",
+    "writing",
+]
 
 SchemaT = TypeVar("SchemaT", bound=pydantic.BaseModel)
 ResultT = TypeVar("ResultT")
@@ -38,8 +76,8 @@ TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 Writers of bookings queue on per-practitioner advisory locks, taken in ascending order by the
 no-overlap triggers, so a deadlock should not happen; should PostgreSQL still abort one (e.g. a
 row lock taken by another writer in another order), retrying is the backstop. The
-failed attempt was rolled back in full, so the retry starts a fresh transaction and sees the
-winner's committed row.
+failed attempt's SAVEPOINT was rolled back, so the retry starts from the state before it and,
+under READ COMMITTED, sees the winner's committed row.
 """
 RETRY_ATTEMPTS = 5
 
@@ -74,28 +112,76 @@ def describe(error: pydantic.ValidationError) -> str:
 
 @asynccontextmanager
 async def writing(db: AsyncSession) -> AsyncIterator[None]:
-    """Run the block in a SAVEPOINT and commit; translate constraint errors; undo on error.
+    """One writing call, its statements all in one savepoint: commit, or refuse per the contract."""
+    async with committing(db), savepoint(db):
+        yield
 
-    On a refusal we recognise (a domain error), only the block's SAVEPOINT is rolled back and the
-    session's transaction is then ended with a COMMIT of nothing of ours: locks are released and
-    the objects the caller already holds stay loaded (a full ROLLBACK would expire them all, and
-    an expired attribute cannot load implicitly in async code). Any other error rolls the whole
-    session back.
+
+@asynccontextmanager
+async def committing(db: AsyncSession) -> AsyncIterator[None]:
+    """The boundary of one writing call: commit on success; on a refusal, commit nothing.
+
+    What a refusal leaves behind depends on whether the caller had work in progress when the
+    call began (rule 3 of the module docstring).
     """
+    caller_work = has_work_in_progress(db)
     try:
-        with translate_integrity_errors():
-            async with db.begin_nested():
-                yield
-            await db.commit()
-    except AfricareDataError:
-        if _transaction_failed(db):
-            await db.rollback()
-        else:
-            await db.commit()
+        yield
+    except BaseException as error:
+        if not isinstance(error, Exception) or _transaction_failed(db):
+            await db.rollback()  # interrupted, or the transaction cannot continue
+        elif db.in_transaction() and not caller_work:
+            await _end_undone(db)
         raise
+    try:
+        await db.commit()
     except BaseException:
         await db.rollback()
         raise
+
+
+@asynccontextmanager
+async def savepoint(db: AsyncSession) -> AsyncIterator[None]:
+    """Run the block in a SAVEPOINT: on an error only its statements are undone.
+
+    ``IntegrityError`` for a rule we know becomes the matching domain error. Beginning the
+    SAVEPOINT flushes the caller's pending objects first, so they are not undone with the block.
+    """
+    nested = await db.begin_nested()
+    try:
+        with translate_integrity_errors():
+            yield
+            await nested.commit()
+    except Exception:
+        await _undo(db, nested)
+        raise
+
+
+async def _undo(db: AsyncSession, nested: AsyncSessionTransaction) -> None:
+    """Roll back to the SAVEPOINT and read again what the undo expired; if that fails, the
+    transaction cannot continue: roll it all back (committing nothing)."""
+    try:
+        await nested.rollback()  # after a failed flush: only closes it, the flush rolled it back
+        for instance in list(db.identity_map.values()):
+            if inspect(instance).expired:
+                await db.refresh(instance)
+    except Exception:
+        await db.rollback()
+
+
+async def _end_undone(db: AsyncSession) -> None:
+    """End the call's own transaction, whose statements were all undone: its COMMIT writes
+    nothing, and unlike a ROLLBACK it leaves the session's objects loaded."""
+    try:
+        await db.commit()
+    except Exception:
+        await db.rollback()
+
+
+def has_work_in_progress(db: AsyncSession) -> bool:
+    """Whether the session holds anything a commit would write or end: changed objects or an
+    open transaction."""
+    return db.in_transaction() or bool(db.new) or bool(db.dirty) or bool(db.deleted)
 
 
 def _transaction_failed(db: AsyncSession) -> bool:
@@ -106,7 +192,8 @@ def _transaction_failed(db: AsyncSession) -> bool:
 async def retrying(operation: Callable[[], Awaitable[ResultT]]) -> ResultT:
     """Await ``operation()``, again (up to :data:`RETRY_ATTEMPTS` times) after a deadlock abort.
 
-    ``operation`` must be a whole :func:`writing` block, so each attempt starts clean.
+    ``operation`` must be a whole :func:`savepoint` block, so each attempt starts from the
+    state before it.
     """
     attempt = 1
     while True:
@@ -121,7 +208,8 @@ async def retrying(operation: Callable[[], Awaitable[ResultT]]) -> ResultT:
 
 @asynccontextmanager
 async def reading(db: AsyncSession) -> AsyncIterator[None]:
-    """Run a read in the session's transaction; roll back if it fails, so the session recovers."""
+    """Run a read in the session's transaction; if the database fails it, PostgreSQL cannot
+    continue the transaction: roll it back, so the session recovers (rule 4)."""
     try:
         yield
     except BaseException:

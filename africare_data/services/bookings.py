@@ -3,8 +3,8 @@
 Correctness under concurrency comes from PostgreSQL, not from checks in Python:
 
 * no double booking: the no-overlap rule ``ex_bookings_no_overlap`` (statement-level triggers,
-  migration ``0003``) refuses an overlapping pending or confirmed booking of the same
-  practitioner, whichever transaction comes second; the refusal becomes
+  :mod:`africare_data.models.no_overlap`) refuses an overlapping pending or confirmed booking of
+  the same practitioner, whichever transaction comes second; the refusal becomes
   :class:`~africare_data.errors.BookingConflictError` naming the booking it hit. The trigger
   makes writers of one practitioner's calendar queue on a transaction-scoped advisory lock, so
   the services need no locking of their own;
@@ -36,17 +36,24 @@ from africare_data.errors import (
     NotFoundError,
 )
 from africare_data.models import Booking, BookingStatus, EventType
-from africare_data.models.base import MAX_ID
-from africare_data.models.booking import CANCELLATION_REASON_LENGTH
-from africare_data.schemas.booking import BookingCreate, EventTypeCreate, TimeSlot
+from africare_data.schemas.booking import BookingCancel, BookingCreate, EventTypeCreate, TimeSlot
 from africare_data.services._transaction import (
+    committing,
     describe,
     reading,
     reload_if_expired,
     retrying,
-    storable_id,
+    savepoint,
     validated,
     writing,
+)
+from africare_data.services._validation import (
+    ID,
+    OPTIONAL_TIMESTAMP,
+    TIMESTAMP,
+    checked,
+    lookup_id,
+    positive,
 )
 
 __all__ = [
@@ -75,10 +82,11 @@ async def create_event_type(db: AsyncSession, name: str, duration_minutes: int) 
 
 async def get_event_type(db: AsyncSession, event_type_id: int) -> EventType | None:
     """The event type with ``event_type_id``, or ``None``."""
-    if not storable_id(event_type_id):
+    found_id = lookup_id("event_type_id", event_type_id)
+    if found_id is None:
         return None
     async with reading(db):
-        return await db.get(EventType, event_type_id)
+        return await db.get(EventType, found_id)
 
 
 async def get_event_types(db: AsyncSession) -> Sequence[EventType]:
@@ -103,8 +111,9 @@ class BookingService:
         """Validate, insert a pending booking, commit and return it.
 
         Raises:
-            InvalidBookingError: naive datetimes, end not after start, longer than a day,
-                non-positive ids (nothing is sent to the database).
+            InvalidBookingError: naive datetimes or numbers as times, end not after start,
+                longer than a day, ids that are not positive integers (``True`` is not an id);
+                nothing is sent to the database.
             BookingConflictError: the time overlaps a pending or confirmed booking of the
                 practitioner; carries that booking's id, start and end.
             NotFoundError: ``event_type_id`` names no event type.
@@ -121,30 +130,32 @@ class BookingService:
 
         async def insert() -> Booking:
             booking = Booking(**data.model_dump(), status=BookingStatus.PENDING)
-            async with writing(db):
+            async with savepoint(db):
                 db.add(booking)
                 await db.flush()
                 await db.refresh(booking)
             return booking
 
-        try:
-            booking = await retrying(insert)
-        except BookingConflictError as error:
-            raise await _described_conflict(
-                db, data.practitioner_id, data.start_time, data.end_time
-            ) from error.__cause__
-        except NotFoundError as error:
-            raise NotFoundError("EventType", data.event_type_id) from error.__cause__
+        async with committing(db):
+            try:
+                booking = await retrying(insert)
+            except BookingConflictError as error:
+                raise await _described_conflict(
+                    db, data.start_time, data.end_time, practitioner_id=data.practitioner_id
+                ) from error.__cause__
+            except NotFoundError as error:
+                raise NotFoundError("EventType", data.event_type_id) from error.__cause__
         await reload_if_expired(db, booking)
         return booking
 
     @staticmethod
     async def get_booking(db: AsyncSession, booking_id: int) -> Booking | None:
         """The booking with ``booking_id``, or ``None``."""
-        if not storable_id(booking_id):
+        found_id = lookup_id("booking_id", booking_id)
+        if found_id is None:
             return None
         async with reading(db):
-            return await db.get(Booking, booking_id)
+            return await db.get(Booking, found_id)
 
     @staticmethod
     async def get_bookings_by_practitioner(
@@ -160,16 +171,19 @@ class BookingService:
         ``start`` / ``end`` keep the bookings overlapping ``[start, end)``; ``status`` keeps one
         status.
         """
-        _require_aware(start=start, end=end)
-        if not storable_id(practitioner_id):
+        start = checked(OPTIONAL_TIMESTAMP, "start", start, InvalidBookingError)
+        end = checked(OPTIONAL_TIMESTAMP, "end", end, InvalidBookingError)
+        wanted_status = None if status is None else _status(status)
+        found_id = lookup_id("practitioner_id", practitioner_id)
+        if found_id is None:
             return []
-        conditions: list[ColumnElement[bool]] = [Booking.practitioner_id == practitioner_id]
+        conditions: list[ColumnElement[bool]] = [Booking.practitioner_id == found_id]
         if start is not None:
             conditions.append(Booking.end_time > start)
         if end is not None:
             conditions.append(Booking.start_time < end)
-        if status is not None:
-            conditions.append(Booking.status == _status(status))
+        if wanted_status is not None:
+            conditions.append(Booking.status == wanted_status)
         async with reading(db):
             result = await db.execute(
                 select(Booking).where(*conditions).order_by(Booking.start_time, Booking.id)
@@ -204,16 +218,13 @@ class BookingService:
         The slot is free for a new booking at once. Returns ``None`` when the booking is missing
         or already cancelled (``strict=True``: raises instead).
         """
-        if reason is not None and len(reason) > CANCELLATION_REASON_LENGTH:
-            raise InvalidBookingError(
-                f"reason: at most {CANCELLATION_REASON_LENGTH} characters, got {len(reason)}"
-            )
+        data = validated(BookingCancel, InvalidBookingError, reason=reason)
         return await _transition(
             db,
             booking_id,
             BookingStatus.CANCELLED,
             from_statuses=ACTIVE_STATUSES,
-            values={"cancelled_at": func.now(), "cancellation_reason": reason},
+            values={"cancelled_at": func.now(), "cancellation_reason": data.reason},
             strict=strict,
         )
 
@@ -232,23 +243,15 @@ class BookingService:
         Returns ``None`` when the booking is missing or cancelled (``strict=True``: raises).
         """
         times = _validated_times(new_start, new_end, "new_start", "new_end")
-        try:
-            return await _transition(
-                db,
-                booking_id,
-                None,
-                from_statuses=ACTIVE_STATUSES,
-                values={"start_time": times.start, "end_time": times.end},
-                strict=strict,
-            )
-        except BookingConflictError as error:
-            async with reading(db):
-                practitioner_id = await db.scalar(
-                    select(Booking.practitioner_id).where(Booking.id == booking_id)
-                )
-            raise await _described_conflict(
-                db, practitioner_id, times.start, times.end, exclude_id=booking_id
-            ) from error.__cause__
+        return await _transition(
+            db,
+            booking_id,
+            None,
+            from_statuses=ACTIVE_STATUSES,
+            values={"start_time": times.start, "end_time": times.end},
+            strict=strict,
+            moving_to=times,
+        )
 
     @staticmethod
     async def find_free_slots(
@@ -263,15 +266,12 @@ class BookingService:
         Pending and confirmed bookings occupy time; cancelled ones do not. Each slot is a maximal
         gap (book any ``duration`` inside it).
         """
-        _require_aware(day_start=day_start, day_end=day_end)
+        day_start = checked(TIMESTAMP, "day_start", day_start, InvalidBookingError)
+        day_end = checked(TIMESTAMP, "day_end", day_end, InvalidBookingError)
         if day_end <= day_start:
             raise InvalidBookingError("day_end: must be after day_start")
-        if duration <= timedelta(0):
-            raise InvalidBookingError(f"duration: must be positive, got {duration}")
-        if not storable_id(practitioner_id):
-            raise InvalidBookingError(
-                f"practitioner_id: must be between 1 and {MAX_ID}, got {practitioner_id}"
-            )
+        duration = positive("duration", duration, InvalidBookingError)
+        practitioner_id = checked(ID, "practitioner_id", practitioner_id, InvalidBookingError)
         async with reading(db):
             result = await db.execute(
                 select(Booking.start_time, Booking.end_time)
@@ -303,23 +303,16 @@ def _status(value: BookingStatus | str) -> BookingStatus:
         raise InvalidInputError(f"status: must be one of {allowed}, got {value!r}") from None
 
 
-def _require_aware(**moments: datetime | None) -> None:
-    for name, moment in moments.items():
-        if moment is not None and moment.utcoffset() is None:
-            raise InvalidBookingError(f"{name}: must be timezone-aware, got naive {moment}")
-
-
 def _validated_times(start: datetime, end: datetime, start_name: str, end_name: str) -> TimeSlot:
     """The same time rules as ``BookingCreate``, reported with the caller's parameter names."""
-    _require_aware(**{start_name: start, end_name: end})
     try:
-        BookingCreate(practitioner_id=1, patient_id=1, start_time=start, end_time=end)
+        times = BookingCreate(practitioner_id=1, patient_id=1, start_time=start, end_time=end)
     except pydantic.ValidationError as error:
         message = describe(error)
         raise InvalidBookingError(
             message.replace("end_time", end_name).replace("start_time", start_name)
         ) from None
-    return TimeSlot(start=start, end=end)
+    return TimeSlot(start=times.start_time, end=times.end_time)
 
 
 async def _transition(
@@ -330,12 +323,18 @@ async def _transition(
     from_statuses: Sequence[BookingStatus],
     values: dict[str, Any],
     strict: bool,
+    moving_to: TimeSlot | None = None,
 ) -> Booking | None:
-    """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed."""
-    if not storable_id(booking_id):
+    """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed.
+
+    ``moving_to`` is the new time range of a reschedule, named when it conflicts.
+    """
+    found_id = lookup_id("booking_id", booking_id)
+    if found_id is None:
         if strict:
             raise NotFoundError("Booking", booking_id)
         return None
+    booking_id = found_id
     changes = dict(values, updated_at=func.now())
     if target is not None:
         changes["status"] = target
@@ -348,7 +347,7 @@ async def _transition(
     )
 
     async def change() -> Booking | None:
-        async with writing(db):
+        async with savepoint(db):
             changed = (await db.execute(statement)).scalar_one_or_none()
             if changed is None and strict:
                 current = await db.scalar(select(Booking.status).where(Booking.id == booking_id))
@@ -358,7 +357,15 @@ async def _transition(
                 raise InvalidTransitionError(booking_id, current.value, wanted)
         return changed
 
-    booking = await retrying(change)
+    async with committing(db):
+        try:
+            booking = await retrying(change)
+        except BookingConflictError as error:
+            if moving_to is None:
+                raise
+            raise await _described_conflict(
+                db, moving_to.start, moving_to.end, booking_id=booking_id
+            ) from error.__cause__
     if booking is not None:
         await reload_if_expired(db, booking)
     return booking
@@ -366,29 +373,37 @@ async def _transition(
 
 async def _described_conflict(
     db: AsyncSession,
-    practitioner_id: int | None,
     start: datetime,
     end: datetime,
     *,
-    exclude_id: int | None = None,
+    practitioner_id: int | None = None,
+    booking_id: int | None = None,
 ) -> BookingConflictError:
-    """The conflict error, naming the active booking the requested time collides with."""
-    if practitioner_id is None:
-        return BookingConflictError()
-    query = (
-        select(Booking.id, Booking.start_time, Booking.end_time)
-        .where(
-            Booking.practitioner_id == practitioner_id,
-            Booking.status.in_(ACTIVE_STATUSES),
-            Booking.start_time < end,
-            Booking.end_time > start,
-        )
-        .order_by(Booking.start_time, Booking.id)
-        .limit(1)
-    )
-    if exclude_id is not None:
-        query = query.where(Booking.id != exclude_id)
+    """The conflict error, naming the active booking ``[start, end)`` collides with.
+
+    The practitioner is ``practitioner_id``, or that of booking ``booking_id`` (being moved, so
+    not a conflict of its own).
+    """
     async with reading(db):
+        if practitioner_id is None:
+            practitioner_id = await db.scalar(
+                select(Booking.practitioner_id).where(Booking.id == booking_id)
+            )
+        if practitioner_id is None:
+            return BookingConflictError()
+        query = (
+            select(Booking.id, Booking.start_time, Booking.end_time)
+            .where(
+                Booking.practitioner_id == practitioner_id,
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.start_time < end,
+                Booking.end_time > start,
+            )
+            .order_by(Booking.start_time, Booking.id)
+            .limit(1)
+        )
+        if booking_id is not None:
+            query = query.where(Booking.id != booking_id)
         row = (await db.execute(query)).first()
     if row is None:
         return BookingConflictError(practitioner_id=practitioner_id)

@@ -2,8 +2,8 @@
 
 ``get_example`` / ``update_example`` return ``None`` for an unknown id and ``delete_example``
 returns ``False``, as in the seed; bad input raises :class:`~africare_data.errors.InvalidInputError`
-before anything is written. The parameter ``id`` keeps the seed's name (it shadows the builtin
-only inside these functions).
+before anything is written. The id parameter is ``example_id``, the seed documentation's name
+(``get_example(db, example_id=1)``), as in the API's routes.
 """
 
 from __future__ import annotations
@@ -13,20 +13,13 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from africare_data.errors import InvalidInputError
 from africare_data.models import Example
 from africare_data.schemas.example import ExampleCreate, ExampleUpdate
-from africare_data.services._transaction import (
-    reading,
-    reload_if_expired,
-    storable_id,
-    validated,
-    writing,
-)
+from africare_data.schemas.page import Page
+from africare_data.services._transaction import reading, reload_if_expired, validated, writing
+from africare_data.services._validation import lookup_id
 
 __all__ = ["create_example", "delete_example", "get_example", "get_examples", "update_example"]
-
-MAX_PAGE_SIZE = 1000
 
 
 async def create_example(db: AsyncSession, name: str, description: str | None = None) -> Example:
@@ -41,28 +34,28 @@ async def create_example(db: AsyncSession, name: str, description: str | None = 
     return example
 
 
-async def get_example(db: AsyncSession, id: int) -> Example | None:
-    """The example with ``id``, or ``None``."""
-    if not storable_id(id):
+async def get_example(db: AsyncSession, example_id: int) -> Example | None:
+    """The example with ``example_id``, or ``None``."""
+    found_id = lookup_id("example_id", example_id)
+    if found_id is None:
         return None
     async with reading(db):
-        return await db.get(Example, id)
+        return await db.get(Example, found_id)
 
 
 async def get_examples(db: AsyncSession, limit: int = 100, offset: int = 0) -> Sequence[Example]:
     """A page of examples ordered by id (``limit`` 0..1000, ``offset`` >= 0)."""
-    if not 0 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInputError(f"limit: must be between 0 and {MAX_PAGE_SIZE}, got {limit}")
-    if offset < 0:
-        raise InvalidInputError(f"offset: must be 0 or more, got {offset}")
+    page = validated(Page, limit=limit, offset=offset)
     async with reading(db):
-        result = await db.execute(select(Example).order_by(Example.id).limit(limit).offset(offset))
+        result = await db.execute(
+            select(Example).order_by(Example.id).limit(page.limit).offset(page.offset)
+        )
         return result.scalars().all()
 
 
 async def update_example(
     db: AsyncSession,
-    id: int,
+    example_id: int,
     name: str | None = None,
     description: str | None = None,
 ) -> Example | None:
@@ -70,10 +63,11 @@ async def update_example(
     changes = validated(ExampleUpdate, name=name, description=description).model_dump(
         exclude_none=True
     )
-    if not storable_id(id):
+    found_id = lookup_id("example_id", example_id)
+    if found_id is None:
         return None
     async with writing(db):
-        example = await db.get(Example, id, with_for_update=True)
+        example = await db.get(Example, found_id, with_for_update=True)
         if example is None:
             return None
         for field, value in changes.items():
@@ -86,11 +80,14 @@ async def update_example(
     return example
 
 
-async def delete_example(db: AsyncSession, id: int) -> bool:
-    """Delete the example with ``id``; ``False`` if there was none."""
-    if not storable_id(id):
+async def delete_example(db: AsyncSession, example_id: int) -> bool:
+    """Delete the example with ``example_id``; ``False`` if there was none."""
+    found_id = lookup_id("example_id", example_id)
+    if found_id is None:
         return False
     async with writing(db):
-        result = await db.execute(delete(Example).where(Example.id == id).returning(Example.id))
+        result = await db.execute(
+            delete(Example).where(Example.id == found_id).returning(Example.id)
+        )
         deleted = result.scalar_one_or_none() is not None
     return deleted

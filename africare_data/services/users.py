@@ -15,13 +15,8 @@ from sqlalchemy.orm import selectinload
 from africare_data.errors import DuplicateEmailError, NotFoundError
 from africare_data.models import Post, User
 from africare_data.schemas.user import PostCreate, UserCreate
-from africare_data.services._transaction import (
-    reading,
-    reload_if_expired,
-    storable_id,
-    validated,
-    writing,
-)
+from africare_data.services._transaction import reading, reload_if_expired, validated, writing
+from africare_data.services._validation import TEXT, checked, lookup_id
 
 __all__ = ["create_post", "create_user", "find_users_by_email", "get_user", "get_user_with_posts"]
 
@@ -32,7 +27,8 @@ async def create_user(db: AsyncSession, name: str, email: str) -> User:
     With the toolkit's sessions (``expire_on_commit=False``) the returned user's ``posts`` is an
     empty, loaded list; load it with :func:`get_user_with_posts` otherwise.
     """
-    data = validated(UserCreate, name=name, email=email.strip())
+    stripped = email.strip() if isinstance(email, str) else email
+    data = validated(UserCreate, name=name, email=stripped)
     user = User(name=data.name, email=data.email, posts=[])
     try:
         async with writing(db):
@@ -46,10 +42,11 @@ async def create_user(db: AsyncSession, name: str, email: str) -> User:
 
 async def get_user(db: AsyncSession, user_id: int) -> User | None:
     """The user with ``user_id`` (posts not loaded), or ``None``."""
-    if not storable_id(user_id):
+    found_id = lookup_id("user_id", user_id)
+    if found_id is None:
         return None
     async with reading(db):
-        return await db.get(User, user_id)
+        return await db.get(User, found_id)
 
 
 async def create_post(db: AsyncSession, author_id: int, title: str, content: str) -> Post:
@@ -68,9 +65,10 @@ async def create_post(db: AsyncSession, author_id: int, title: str, content: str
 
 async def find_users_by_email(db: AsyncSession, email: str) -> Sequence[User]:
     """Users whose e-mail address equals ``email``, ignoring case and surrounding spaces."""
+    wanted = checked(TEXT, "email", email).strip().lower()
     async with reading(db):
         result = await db.execute(
-            select(User).where(func.lower(User.email) == email.strip().lower()).order_by(User.id)
+            select(User).where(func.lower(User.email) == wanted).order_by(User.id)
         )
         return result.scalars().all()
 
@@ -81,12 +79,13 @@ async def get_user_with_posts(db: AsyncSession, user_id: int) -> User | None:
     The posts are loaded with ``selectinload`` (and refreshed if the user was already in the
     session), so they stay usable after the session is closed.
     """
-    if not storable_id(user_id):
+    found_id = lookup_id("user_id", user_id)
+    if found_id is None:
         return None
     async with reading(db):
         result = await db.execute(
             select(User)
-            .where(User.id == user_id)
+            .where(User.id == found_id)
             .options(selectinload(User.posts))
             .execution_options(populate_existing=True)
         )

@@ -1,0 +1,175 @@
+"""The no-overlap rule of bookings: a trigger function and two statement-level triggers.
+
+No two active (not cancelled) bookings of one practitioner may overlap. PostgreSQL enforces it, so
+it holds for every writer: the services, raw SQL, ``COPY``, concurrent transactions. Two
+``AFTER ... FOR EACH STATEMENT`` triggers on ``bookings`` (INSERT and UPDATE, with transition
+tables) call ``bookings_no_overlap_check()``, which checks a whole statement's rows in one query:
+
+1. the rows to check are the active rows the statement inserted, or updated onto a new
+   practitioner or time range or back from cancelled; a confirmation or cancellation checks
+   nothing and takes no lock;
+2. it takes ``pg_advisory_xact_lock(4277826, practitioner_id)`` (key space 0x414642, "AFB") for
+   each of their practitioners, in ascending order, so writers of one practitioner run their
+   checks one after another and bulk writers cannot deadlock each other;
+3. after the locks, a fresh READ COMMITTED snapshot sees every earlier writer's committed rows,
+   and one windowed query looks for two adjacent overlapping active bookings of those
+   practitioners (if any two overlap, two neighbours in start order do), scanning only from the
+   predecessor of each practitioner's earliest new start up to its latest new end, through the
+   partial index ``ix_bookings_active_practitioner_start`` (declared on the model);
+4. a clash raises SQLSTATE 23P01 (``exclusion_violation``) naming the rule
+   ``ex_bookings_no_overlap`` and both booking ids, which
+   :func:`africare_data.errors.translate_integrity_errors` turns into ``BookingConflictError``.
+
+Writes that need a check are refused under REPEATABLE READ and SERIALIZABLE: their snapshot is
+taken before the lock is granted, so it may miss a booking another writer committed meanwhile.
+The triggers are ``ENABLE ALWAYS``: they fire under ``session_replication_role = replica`` too.
+
+This module is the package's one source of the rule's current DDL: :data:`LISTENERS`, declared
+on the ``bookings`` table, make ``Base.metadata.create_all`` (``create_db_and_tables``) build it
+with the table. Alembic revisions keep their own frozen copies (a revision must not change meaning
+when the package does); ``tests/test_schema_parity.py`` fails when a database built by the
+migrations and one built by ``create_all`` differ, so a revision that changes the rule must come
+with the same change here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Table
+
+__all__ = [
+    "CREATE_FUNCTION",
+    "CREATE_TRIGGERS",
+    "DROP_FUNCTION",
+    "LISTENERS",
+    "create_rule",
+    "drop_rule",
+]
+
+# The active rows a statement put in place: inserted, or updated onto another practitioner or
+# time range, or back from cancelled: the FROM clause for each kind of trigger.
+_CHANGED_ROWS = {
+    "INSERT": "new_rows AS n WHERE n.status <> 'cancelled'",
+    "UPDATE": (
+        "new_rows AS n LEFT JOIN old_rows AS o ON o.id = n.id "
+        "WHERE n.status <> 'cancelled' AND (o.id IS NULL "
+        "OR o.practitioner_id <> n.practitioner_id OR o.start_time <> n.start_time "
+        "OR o.end_time <> n.end_time OR o.status = 'cancelled')"
+    ),
+}
+
+CREATE_FUNCTION = """
+CREATE FUNCTION bookings_no_overlap_check() RETURNS trigger
+LANGUAGE plpgsql
+-- Always through the partial index: a plan cached while the table was small (a sequential
+-- scan) would otherwise make every later check of the session scan the whole table.
+SET enable_seqscan = off
+AS $function$
+DECLARE
+    practitioners integer[];
+    first_starts timestamptz[];
+    last_ends timestamptz[];
+    practitioner integer;
+    clash record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(p ORDER BY p), array_agg(s ORDER BY p), array_agg(e ORDER BY p)
+          INTO practitioners, first_starts, last_ends
+          FROM (SELECT n.practitioner_id, min(n.start_time), max(n.end_time)
+                  FROM __INSERT__ GROUP BY n.practitioner_id) AS k(p, s, e);
+    ELSE
+        SELECT array_agg(p ORDER BY p), array_agg(s ORDER BY p), array_agg(e ORDER BY p)
+          INTO practitioners, first_starts, last_ends
+          FROM (SELECT n.practitioner_id, min(n.start_time), max(n.end_time)
+                  FROM __UPDATE__ GROUP BY n.practitioner_id) AS k(p, s, e);
+    END IF;
+    IF practitioners IS NULL THEN
+        RETURN NULL;  -- nothing became active or moved: no lock, no check
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_transaction_state',
+            MESSAGE = format(
+                'writing active bookings needs READ COMMITTED isolation, not %s '
+                '(rule "ex_bookings_no_overlap")',
+                upper(current_setting('transaction_isolation'))),
+            DETAIL = 'The no-overlap check waits for other writers of the practitioner and must '
+                'then see what they committed; a REPEATABLE READ or SERIALIZABLE snapshot, taken '
+                'before the wait, cannot.',
+            HINT = 'Run this write in its own READ COMMITTED transaction.';
+    END IF;
+    FOREACH practitioner IN ARRAY practitioners LOOP  -- ascending: no deadlock between writers
+        PERFORM pg_advisory_xact_lock(4277826, practitioner);
+    END LOOP;
+    -- A new statement: under READ COMMITTED it sees every writer that held a lock before us.
+    -- Per practitioner (a lateral subquery with a window is never flattened, so this stays one
+    -- index range scan each, whatever the statistics): the active bookings from the one before
+    -- its earliest new start up to its latest new end, each with its predecessor.
+    SELECT s.previous_id, s.previous_start, s.previous_end, s.id, s.start_time, s.end_time,
+           k.p AS practitioner_id
+      INTO clash
+      FROM unnest(practitioners, first_starts, last_ends) AS k(p, first_start, last_end)
+     CROSS JOIN LATERAL (
+           SELECT b.id, b.start_time, b.end_time,
+                  lag(b.id) OVER w AS previous_id,
+                  lag(b.start_time) OVER w AS previous_start,
+                  lag(b.end_time) OVER w AS previous_end
+             FROM bookings AS b
+            WHERE b.practitioner_id = k.p AND b.status <> 'cancelled'
+              AND b.start_time >= coalesce(
+                  (SELECT before.start_time FROM bookings AS before
+                    WHERE before.practitioner_id = k.p AND before.status <> 'cancelled'
+                      AND before.start_time < k.first_start
+                    ORDER BY before.start_time DESC LIMIT 1),
+                  k.first_start)
+              AND b.start_time < k.last_end
+           WINDOW w AS (ORDER BY b.start_time, b.id)) AS s
+     WHERE s.previous_end > s.start_time
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'exclusion_violation',
+            CONSTRAINT = 'ex_bookings_no_overlap',
+            TABLE = TG_TABLE_NAME,
+            SCHEMA = TG_TABLE_SCHEMA,
+            MESSAGE = format(
+                'conflicting bookings violate the no-overlap rule "ex_bookings_no_overlap": '
+                'booking %s overlaps booking %s of practitioner %s',
+                clash.id, clash.previous_id, clash.practitioner_id),
+            DETAIL = format('Booking %s is [%s, %s), booking %s is [%s, %s).',
+                clash.id, clash.start_time, clash.end_time,
+                clash.previous_id, clash.previous_start, clash.previous_end);
+    END IF;
+    RETURN NULL;
+END
+$function$
+""".replace("__INSERT__", _CHANGED_ROWS["INSERT"]).replace("__UPDATE__", _CHANGED_ROWS["UPDATE"])
+
+# The triggers, enabled ALWAYS (also under session_replication_role = replica).
+CREATE_TRIGGERS = (
+    "CREATE TRIGGER tr_bookings_no_overlap_insert AFTER INSERT ON bookings "
+    "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bookings_no_overlap_check()",
+    "CREATE TRIGGER tr_bookings_no_overlap_update AFTER UPDATE ON bookings "
+    "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bookings_no_overlap_check()",
+    "ALTER TABLE bookings ENABLE ALWAYS TRIGGER tr_bookings_no_overlap_insert",
+    "ALTER TABLE bookings ENABLE ALWAYS TRIGGER tr_bookings_no_overlap_update",
+)
+
+DROP_FUNCTION = "DROP FUNCTION IF EXISTS bookings_no_overlap_check()"
+
+
+def create_rule(table: Table, connection: Connection, **_: object) -> None:
+    """After ``CREATE TABLE bookings``: create the function and its triggers."""
+    for statement in (CREATE_FUNCTION, *CREATE_TRIGGERS):
+        connection.exec_driver_sql(statement)
+
+
+def drop_rule(table: Table, connection: Connection, **_: object) -> None:
+    """After ``DROP TABLE bookings`` (which drops its triggers): drop the function too."""
+    connection.exec_driver_sql(DROP_FUNCTION)
+
+
+LISTENERS = [("after_create", create_rule), ("after_drop", drop_rule)]
+"""The table's DDL events (``Table(listeners=...)``), so ``create_all`` and ``drop_all`` build
+and remove the rule with ``bookings``."""
