@@ -8,17 +8,20 @@ STAMP := $(VENV)/.installed-stamp
 # A PostgreSQL the CI machine runs beside the embedded one; the suite also runs against it if it answers.
 EXTERNAL_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 MESSAGE ?=
-LINTED := africare_data tests alembic $(wildcard benchmarks)
-# The curated notebooks run as tests: nbval re-executes each one in this venv's kernel and compares
-# the stored outputs (notebooks/conftest.py, notebooks/nbval_sanitize.cfg).
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
+LINTED := africare_data tests alembic notebooks $(wildcard benchmarks)
+# The curated notebooks run as tests: nbval re-executes each one in this venv's kernel, once per
+# notebook mode (scratch, demo), and compares the stored outputs, text as diffs and plots within an
+# RMS tolerance (notebooks/conftest.py, notebooks/output_checks.py, notebooks/nbval_sanitize.cfg).
+# Two workers; --dist loadfile keeps both runs of a notebook (one scratch database) on one worker.
+NBVAL := -n 2 --dist loadfile --nbval --nbval-current-env \
+	--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
 # The demo data set `make lab` loads; africare_data.notebook.DEMO_BOOKINGS/DEMO_SEED must match.
 DEMO_BOOKINGS ?= 100000
 DEMO_SEED ?= 0
 # JupyterLab refuses to run as root without --allow-root; containers and CI machines run as root.
 LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab test lint typecheck pytest pytest-external migrate migrate-up db-start db-stop clean
+.PHONY: install lab lab-check notebooks test lint typecheck pytest pytest-external migrate migrate-up db-start db-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +37,20 @@ lab: install
 	$(BIN)/africare-data db upgrade
 	$(BIN)/africare-data seed --bookings $(DEMO_BOOKINGS) --seed $(DEMO_SEED)
 	AFRICARE_NOTEBOOK_DATABASE=demo $(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
+
+## make lab-check: as make lab, then Run All and save 00 and 04 in a headless Chromium (apt install
+## chromium); the notebook tests must pass on the saved copies (build/lab-check/). Not part of make test.
+lab-check: install
+	$(BIN)/python -m pip install --quiet -e '.[browser]'
+	$(BIN)/africare-data db start
+	$(BIN)/africare-data db upgrade
+	$(BIN)/africare-data seed --bookings $(DEMO_BOOKINGS) --seed $(DEMO_SEED)
+	$(BIN)/python tests/lab_browser_check.py
+
+## make notebooks: re-execute every notebook (scratch mode) and store its outputs, which the tests compare.
+notebooks: install
+	AFRICARE_NOTEBOOK_DATABASE=scratch $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 ## make test: lint, strict typing, and the whole suite (embedded server, then 127.0.0.1:5432 if up).
 test: install lint typecheck pytest pytest-external

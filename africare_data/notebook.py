@@ -20,6 +20,11 @@ Where the data lives depends on ``AFRICARE_NOTEBOOK_DATABASE`` (read when :func:
     write rows with fixed ids, e-mails and time slots keep their scratch database even here, so they
     can be run again and again without polluting the demo data.
 
+Both modes print the same outputs (the demo data's progress bar included), and :func:`setup` fixes
+what a cell's output depends on besides the data: pandas' display options, matplotlib's style
+(font, sizes, resolution) and the random seeds. The notebook tests compare the stored outputs,
+plots included, with those of a fresh run in either mode.
+
 Top-level ``await`` is the primary style: IPython runs such cells on the kernel's event loop. For
 code that must stay synchronous, :func:`run` drives a coroutine to completion on that same loop,
 so pooled asyncpg connections never end up "attached to a different loop".
@@ -31,12 +36,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import nest_asyncio2
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
@@ -58,12 +65,16 @@ __all__ = [
     "DEMO_BOOKINGS",
     "DEMO_SEED",
     "MODE_VARIABLE",
+    "PLOT_STYLE",
+    "RANDOM_SEED",
     "Mode",
     "NotebookDatabase",
     "configure_display",
+    "configure_plots",
     "current_mode",
     "load_demo_data",
     "run",
+    "seed_random",
     "setup",
 ]
 
@@ -75,6 +86,22 @@ DEMO_BOOKINGS = 100_000
 
 DEMO_SEED = 0
 """Seed of the demo data set: the same seed always gives the same bookings."""
+
+RANDOM_SEED = 0
+"""Seed of Python's and NumPy's global random generators in every notebook (:func:`setup`)."""
+
+PLOT_STYLE: dict[str, Any] = {
+    # DejaVu Sans ships with matplotlib, so every machine draws the same glyphs.
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 10.0,
+    "figure.figsize": (9.0, 3.5),
+    "figure.dpi": 80.0,
+    "savefig.dpi": "figure",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
+"""matplotlib settings every notebook plots with, on top of matplotlib's built-in defaults."""
 
 _SCRATCH_PREFIX = "nb_"
 _T = TypeVar("_T")
@@ -139,6 +166,24 @@ def configure_display() -> None:
         pd.set_option(key, value)
 
 
+def configure_plots() -> None:
+    """Reset matplotlib to its built-in defaults, then apply :data:`PLOT_STYLE`.
+
+    A plot's pixels then depend only on the data and the notebook's code, not on a
+    ``matplotlibrc`` found on the machine: the stored plots are compared with freshly drawn ones.
+    The inline backend of a Jupyter kernel renders with Agg at the figure's ``dpi``.
+    """
+    import matplotlib.style
+
+    matplotlib.style.use(["default", PLOT_STYLE])
+
+
+def seed_random(seed: int = RANDOM_SEED) -> None:
+    """Seed Python's and NumPy's global random generators, so random draws repeat on every run."""
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 async def setup(
     name: str,
     *,
@@ -146,7 +191,7 @@ async def setup(
     migrate: bool = True,
     mode: Mode | str | None = None,
 ) -> NotebookDatabase:
-    """Give the notebook ``name`` its database and fix the display options.
+    """Give the notebook ``name`` its database and fix display, plot style and random seeds.
 
     Args:
         name: the notebook's name, e.g. ``"01_crud"``; its scratch database is ``nb_<name>``.
@@ -157,6 +202,8 @@ async def setup(
         mode: overrides ``AFRICARE_NOTEBOOK_DATABASE``.
     """
     configure_display()
+    configure_plots()
+    seed_random()
     chosen = current_mode() if mode is None else Mode(mode)
     if chosen is Mode.DEMO and demo_data:
         database = resolve_url().database or ""
@@ -189,25 +236,27 @@ async def load_demo_data(
     """Load the seeded demo bookings unless the database already holds bookings.
 
     Idempotent: a second call (or a database ``make lab`` already seeded) loads nothing. Returns
-    the number of bookings in the database afterwards. A progress bar shows the load.
+    the number of bookings in the database afterwards. A progress bar shows the load; it is shown,
+    and ends "done", when nothing needs loading too, so a notebook prints the same output whether
+    its database was loaded just now (``scratch``) or earlier (``demo``).
     """
-    async with db.session_maker() as session:
-        existing = await session.scalar(select(func.count()).select_from(Booking))
-    if existing:
-        return int(existing)
     from africare_data.synthetic import generate_bookings, load_bookings
 
     # One COPY is the fast path (see load_bookings), so the bar counts the two stages, not rows.
-    with tqdm(total=2, desc=f"demo data ({bookings:,} bookings)", unit="step") as progress:
-        progress.set_postfix_str("generating")
-        frame = generate_bookings(bookings, seed=seed)
-        progress.update()
-        progress.set_postfix_str("loading with COPY")
+    stages = 2
+    with tqdm(total=stages, desc=f"demo data ({bookings:,} bookings)", unit="step") as progress:
         async with db.session_maker() as session:
-            loaded = await load_bookings(session, frame)
-        progress.update()
+            present = int(await session.scalar(select(func.count()).select_from(Booking)) or 0)
+        if not present:
+            progress.set_postfix_str("generating")
+            frame = generate_bookings(bookings, seed=seed)
+            progress.update()
+            progress.set_postfix_str("loading with COPY")
+            async with db.session_maker() as session:
+                present = await load_bookings(session, frame)
+        progress.update(stages - progress.n)
         progress.set_postfix_str("done")
-    return loaded
+    return present
 
 
 def run(coro: Coroutine[Any, Any, _T]) -> _T:
