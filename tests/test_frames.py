@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from africare_data import frames
 from africare_data.frames import (
     STATUS_DTYPE,
     bookings_frame,
@@ -22,9 +21,11 @@ from africare_data.frames import (
     posts_frame,
     practitioner_summary,
     read_frame,
+    transport,
     users_frame,
     weekday_hour_counts,
 )
+from africare_data.frames.tables import bookings_select
 from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
 
 UTC_TS = "datetime64[us, UTC]"
@@ -265,13 +266,13 @@ async def test_chunked_iteration_equals_the_full_frame(
 def copy_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each query that took the ADBC ``COPY`` path."""
     calls: list[str] = []
-    fetch = frames._adbc_fetch
+    fetch = transport.adbc_fetch
 
     def spy(uri: str, snapshot: str, sql: str) -> object:
         calls.append(sql)
         return fetch(uri, snapshot, sql)
 
-    monkeypatch.setattr(frames, "_adbc_fetch", spy)
+    monkeypatch.setattr(transport, "adbc_fetch", spy)
     return calls
 
 
@@ -286,7 +287,7 @@ async def committed(committed_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]
 async def test_copy_fast_path_equals_the_session_path(
     committed: AsyncEngine, copy_calls: list[str]
 ) -> None:
-    stmt = frames._bookings_select()
+    stmt = bookings_select()
     async with AsyncSession(committed) as db:
         fast = await read_frame(db, stmt, method="copy", tz="Africa/Lagos")
         slow = await read_frame(db, stmt, method="session", tz="Africa/Lagos")
@@ -298,7 +299,7 @@ async def test_copy_fast_path_equals_the_session_path(
 async def test_copy_fast_path_sees_the_session_snapshot(
     committed: AsyncEngine, copy_calls: list[str]
 ) -> None:
-    stmt = frames._bookings_select()
+    stmt = bookings_select()
     async with AsyncSession(committed) as reader, AsyncSession(committed) as writer:
         await reader.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         before = await read_frame(reader, stmt, method="session")
@@ -317,7 +318,7 @@ async def test_uncommitted_writes_are_seen_on_every_path(
 ) -> None:
     async with AsyncSession(committed) as db:
         await add_fixture(db, weeks_later=1)
-        frame = await read_frame(db, frames._bookings_select(), method="copy")
+        frame = await read_frame(db, bookings_select(), method="copy")
         assert len(frame) == 2 * len(FIXTURE)
         await db.rollback()
     assert copy_calls == []  # the session had written: it stayed on its own connection
