@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from africare_data.frames import (
@@ -115,7 +115,7 @@ async def test_bookings_frame_filters_combine(booked: AsyncSession) -> None:
 
 
 async def test_naive_filter_datetimes_are_refused(session: AsyncSession) -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match="timezone info"):
         await bookings_frame(session, start=datetime(2026, 3, 2))
 
 
@@ -322,3 +322,51 @@ async def test_uncommitted_writes_are_seen_on_every_path(
         assert len(frame) == 2 * len(FIXTURE)
         await db.rollback()
     assert copy_calls == []  # the session had written: it stayed on its own connection
+
+
+INJECTION = "'; DROP TABLE bookings; --"
+
+
+def test_only_values_of_safe_types_are_inlined() -> None:
+    safe = select(Booking.id).where(
+        Booking.practitioner_id.in_([1, 2]),
+        Booking.start_time >= MONDAY,
+        Booking.status == "confirmed",  # one of the enum's values
+        Booking.status.in_([BookingStatus.PENDING]),
+    )
+    sql = transport.literal_sql(safe)
+    assert sql is not None
+    assert "IN (1, 2)" in sql
+    assert "'confirmed'" in sql
+    assert "'2026-03-02 00:00:00+00:00'" in sql
+    text_values = [
+        select(Booking.id).where(Booking.cancellation_reason == INJECTION),
+        select(Booking.id).where(Booking.cancellation_reason.in_(["ok", INJECTION])),
+        select(Booking.id).where(Booking.status == INJECTION),  # not one of the enum's values
+        select(Booking.id, literal("plain text").label("note")),
+    ]
+    assert [transport.literal_sql(stmt) for stmt in text_values] == [None] * len(text_values)
+
+
+async def test_text_values_travel_as_parameters(
+    committed: AsyncEngine, copy_calls: list[str]
+) -> None:
+    async with AsyncSession(committed) as db:
+        await db.execute(
+            Booking.__table__.update()
+            .where(Booking.id == 1)
+            .values(status=BookingStatus.CANCELLED, cancellation_reason=INJECTION)
+        )
+        await db.commit()
+        stmt = select(Booking.id, Booking.cancellation_reason, literal(INJECTION).label("echo"))
+        frame = await read_frame(
+            db, stmt.where(Booking.cancellation_reason == INJECTION), method="copy"
+        )
+        assert frame.to_dict("list") == {
+            "id": [1],
+            "cancellation_reason": [INJECTION],
+            "echo": [INJECTION],
+        }
+        everything = await read_frame(db, bookings_select(), method="copy")
+    assert len(everything) == len(FIXTURE)  # the table is still there, every row in it
+    assert len(copy_calls) == 1  # only the statement without text values took the COPY path

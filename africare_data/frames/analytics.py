@@ -12,9 +12,10 @@ from typing import Any, Final
 import pandas as pd
 from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select
 
+from africare_data.frames import arguments
 from africare_data.frames.dtypes import STRING_DTYPE
 from africare_data.frames.reading import read_frame
-from africare_data.frames.tables import booking_filters
+from africare_data.frames.tables import booking_conditions
 from africare_data.frames.transport import Db
 from africare_data.models import Booking, BookingStatus
 
@@ -33,6 +34,9 @@ async def bookings_per_day(
     """Bookings per local day of their start: ``day`` (midnight in ``tz``), a count per status
     and ``total``; every day from the first to the last (or ``start`` to ``end``) is present,
     days without bookings as zeros. Counted in SQL; only the gaps are filled in pandas."""
+    tz = arguments.time_zone(tz)
+    filters = arguments.booking_filters(start=start, end=end)
+    start, end = filters.start, filters.end
     day = func.date_trunc("day", _local(Booking.start_time, tz))
     counts = [
         func.count().filter(Booking.status == status).label(status.value)
@@ -40,7 +44,7 @@ async def bookings_per_day(
     ]
     stmt = (
         select(day.label("day"), *counts, func.count().label("total"))
-        .where(*booking_filters(start=start, end=end))
+        .where(*booking_conditions(filters))
         .group_by(day)
         .order_by(day)
     )
@@ -69,6 +73,7 @@ async def practitioner_summary(
     ``cancelled``, ``confirmation_rate`` and ``cancellation_rate`` (shares of all their
     bookings), and ``booked_hours`` (hours of pending and confirmed bookings)."""
     active = Booking.status != BookingStatus.CANCELLED
+    filters = arguments.booking_filters(start=start, end=end)
     hours = extract("epoch", Booking.end_time - Booking.start_time) / 3600.0
     stmt = (
         select(
@@ -80,7 +85,7 @@ async def practitioner_summary(
             ],
             func.coalesce(func.sum(case((active, hours), else_=0.0)), 0.0).label("booked_hours"),
         )
-        .where(*booking_filters(start=start, end=end))
+        .where(*booking_conditions(filters))
         .group_by(Booking.practitioner_id)
         .order_by(Booking.practitioner_id)
     )
@@ -107,14 +112,14 @@ async def weekday_hour_counts(
 ) -> pd.DataFrame:
     """Active (pending or confirmed) bookings by local weekday and hour of their start: a 7 x 24
     frame of ``int64`` counts, rows ``Monday``..``Sunday`` (index ``weekday``), columns 0..23."""
+    tz = arguments.time_zone(tz)
+    filters = arguments.booking_filters(start=start, end=end)
     local = _local(Booking.start_time, tz)
     weekday = cast(extract("isodow", local), Integer) - 1
     hour = cast(extract("hour", local), Integer)
     stmt = (
         select(weekday.label("weekday"), hour.label("hour"), func.count().label("bookings"))
-        .where(
-            and_(Booking.status != BookingStatus.CANCELLED, *booking_filters(start=start, end=end))
-        )
+        .where(and_(Booking.status != BookingStatus.CANCELLED, *booking_conditions(filters)))
         .group_by(weekday, hour)
         .order_by(weekday, hour)
     )

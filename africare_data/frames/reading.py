@@ -9,18 +9,17 @@ driver's binary ``COPY`` into Arrow record batches on a connection sharing the s
 from __future__ import annotations
 
 import asyncio
-from typing import Final, Literal
+from typing import Final
 
 import pandas as pd
 
-from africare_data.frames import transport
+from africare_data.frames import arguments, transport
+from africare_data.frames.arguments import Method
 from africare_data.frames.assembly import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import AnySelect, columns_of
 from africare_data.frames.transport import Db
 
 __all__ = ["FAST_PATH_MIN_ROWS", "Method", "read_frame"]
-
-Method = Literal["auto", "session", "copy"]
 
 FAST_PATH_MIN_ROWS: Final = 20_000
 """Results the planner expects to be at least this large are fetched with ADBC's ``COPY``."""
@@ -41,6 +40,8 @@ async def read_frame(
     ``COPY`` when the session's transaction allows it) or ``"auto"`` (by the planner's row
     estimate).
     """
+    tz = arguments.time_zone(tz)
+    method = arguments.method(method)
     columns = columns_of(stmt)
     connection = await transport.connection_of(db)
     if method != "session":

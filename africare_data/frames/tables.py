@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 from sqlalchemy import Integer, cast, extract, func, select
 from sqlalchemy.sql import ColumnElement
 
-from africare_data.errors import InvalidInputError
+from africare_data.frames import arguments
+from africare_data.frames.arguments import BookingFilters
 from africare_data.frames.assembly import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import AnySelect, columns_of
 from africare_data.frames.reading import read_frame
@@ -22,7 +22,7 @@ from africare_data.frames.transport import Db, connection_of
 from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
 
 __all__ = [
-    "booking_filters",
+    "booking_conditions",
     "bookings_frame",
     "bookings_select",
     "event_types_frame",
@@ -33,41 +33,28 @@ __all__ = [
 ]
 
 
-def _aware(moment: datetime | None, name: str) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise InvalidInputError(f"{name} must be timezone-aware, got {moment!r}")
-    return moment
-
-
-def booking_filters(
-    practitioner_id: int | None = None,
-    patient_id: int | None = None,
-    status: BookingStatus | str | Sequence[BookingStatus | str] | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-) -> list[ColumnElement[bool]]:
+def booking_conditions(filters: BookingFilters) -> list[ColumnElement[bool]]:
     """The ``WHERE`` conditions of the bookings frames and analytics (empty: every booking)."""
     conditions: list[ColumnElement[bool]] = []
-    if practitioner_id is not None:
-        conditions.append(Booking.practitioner_id == practitioner_id)
-    if patient_id is not None:
-        conditions.append(Booking.patient_id == patient_id)
-    if status is not None:
-        wanted = [status] if isinstance(status, str) else list(status)
-        conditions.append(Booking.status.in_([BookingStatus(value) for value in wanted]))
-    if _aware(start, "start") is not None:
-        conditions.append(Booking.start_time >= start)
-    if _aware(end, "end") is not None:
-        conditions.append(Booking.start_time < end)
+    if filters.practitioner_id is not None:
+        conditions.append(Booking.practitioner_id == filters.practitioner_id)
+    if filters.patient_id is not None:
+        conditions.append(Booking.patient_id == filters.patient_id)
+    if filters.statuses is not None:
+        conditions.append(Booking.status.in_(filters.statuses))
+    if filters.start is not None:
+        conditions.append(Booking.start_time >= filters.start)
+    if filters.end is not None:
+        conditions.append(Booking.start_time < filters.end)
     return conditions
 
 
-def bookings_select(**filters: Any) -> AnySelect:
-    """The statement of :func:`bookings_frame` (``filters`` as :func:`booking_filters` takes)."""
+def bookings_select(filters: BookingFilters | None = None) -> AnySelect:
+    """The statement of :func:`bookings_frame`."""
     duration = cast(extract("epoch", Booking.end_time - Booking.start_time) / 60, Integer)
     return (
         select(*Booking.__table__.columns, duration.label("duration_minutes"))
-        .where(*booking_filters(**filters))
+        .where(*booking_conditions(filters or BookingFilters()))
         .order_by(Booking.start_time, Booking.id)
     )
 
@@ -88,24 +75,34 @@ async def bookings_frame(
     select bookings starting in ``[start, end)``. A practitioner's or patient's agenda stays on
     the session's connection (small); the whole table goes through ``COPY``.
     """
-    stmt = bookings_select(
-        practitioner_id=practitioner_id, patient_id=patient_id, status=status, start=start, end=end
-    )
-    small = practitioner_id is not None or patient_id is not None
+    filters = arguments.booking_filters(practitioner_id, patient_id, status, start, end)
+    stmt = bookings_select(filters)
+    small = filters.practitioner_id is not None or filters.patient_id is not None
     return await read_frame(db, stmt, tz=tz, method="session" if small else "auto")
 
 
 async def iter_bookings_frames(
-    db: Db, *, chunksize: int = 100_000, tz: str = "UTC", **filters: Any
+    db: Db,
+    *,
+    chunksize: int = 100_000,
+    tz: str = "UTC",
+    practitioner_id: int | None = None,
+    patient_id: int | None = None,
+    status: BookingStatus | str | Sequence[BookingStatus | str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> AsyncIterator[pd.DataFrame]:
     """Yield the :func:`bookings_frame` rows in frames of at most ``chunksize`` rows.
 
     A server-side cursor on the session's connection streams the rows, so memory stays constant
-    however large the table; concatenated, the chunks equal :func:`bookings_frame`.
+    however large the table; concatenated, the chunks equal :func:`bookings_frame`. The filters
+    are those of :func:`bookings_frame`.
     """
-    if chunksize < 1:
-        raise InvalidInputError("chunksize must be at least 1")
-    stmt = bookings_select(**filters)
+    chunksize = arguments.chunk_size(chunksize)
+    tz = arguments.time_zone(tz)
+    stmt = bookings_select(
+        arguments.booking_filters(practitioner_id, patient_id, status, start, end)
+    )
     columns = columns_of(stmt)
     connection = await connection_of(db)
     result = await connection.stream(stmt.execution_options(yield_per=chunksize))

@@ -12,16 +12,21 @@ on the session's connection.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import quote
 
 import pandas as pd
 import pyarrow as pa
+from sqlalchemy import Enum
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from africare_data.frames.assembly import Assembler
 from africare_data.frames.dtypes import AnySelect, Column
@@ -42,13 +47,31 @@ Db = AsyncSession | AsyncConnection
 _DIALECT: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
+_SAFE_LITERALS: Final = (bool, int, float, Decimal, datetime, date, time, timedelta, enum.Enum)
+
+
 def literal_sql(stmt: AnySelect) -> str | None:
-    """The statement as SQL with its values inlined (for ``COPY``), or ``None`` if a value has
-    no literal form. SQLAlchemy renders and escapes the literals itself."""
+    """The statement as SQL with its values inlined (``COPY`` and ``EXPLAIN`` take no
+    parameters), or ``None`` unless every value is of a type whose literal cannot carry SQL:
+    numbers, booleans, dates, times and intervals, members of an enum (or one of an enum
+    column's values). Text is never inlined, whatever its content: a statement with a text
+    value runs with bound parameters on the session's connection instead."""
     try:
+        if not all(_safe_literal(bind) for bind in stmt.compile(dialect=_DIALECT).binds.values()):
+            return None
         return str(stmt.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
     except (CompileError, NotImplementedError):
         return None
+
+
+def _safe_literal(bind: BindParameter[Any]) -> bool:
+    value = bind.effective_value
+    values = value if bind.expanding and isinstance(value, list | tuple) else [value]
+    allowed = bind.type.enums if isinstance(bind.type, Enum) else ()
+    return all(
+        item is None or isinstance(item, _SAFE_LITERALS) or (type(item) is str and item in allowed)
+        for item in values
+    )
 
 
 async def connection_of(db: Db) -> AsyncConnection:
