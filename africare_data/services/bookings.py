@@ -2,18 +2,17 @@
 
 Correctness under concurrency comes from PostgreSQL, not from checks in Python:
 
-* no double booking: the no-overlap rule ``ex_bookings_no_overlap`` (statement-level triggers,
-  :mod:`africare_data.models.no_overlap`) refuses an overlapping pending or confirmed booking of
-  the same practitioner, whichever transaction comes second; the refusal becomes
-  :class:`~africare_data.errors.BookingConflictError` naming the booking it hit. The trigger
-  makes writers of one practitioner's calendar queue on a transaction-scoped advisory lock, so
-  the services need no locking of their own;
+* no double booking: the no-overlap rule (``docs/architecture.md``) refuses an overlapping
+  booking, whichever transaction comes second, as
+  :class:`~africare_data.errors.BookingConflictError` naming the booking in the way; the
+  services need no locking of their own;
 * status changes are single conditional ``UPDATE ... WHERE status IN (...) RETURNING``
   statements: concurrent confirmations or a cancellation racing a confirmation serialise on the
   row lock, and only a change whose condition still holds wins.
 
 ``confirm_booking``, ``cancel_booking`` and ``reschedule_booking`` return ``None`` when the
-booking does not exist or its status does not allow the change (the seed's contract); with
+booking does not exist or its status does not allow the change (the original document's
+contract); with
 ``strict=True`` they raise :class:`~africare_data.errors.NotFoundError` or
 :class:`~africare_data.errors.InvalidTransitionError` instead.
 """
@@ -25,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pydantic
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from africare_data.errors import (
@@ -64,6 +63,16 @@ __all__ = [
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 """Statuses that hold a slot; cancelled bookings free it."""
 
+_BOOKING_COLUMNS = ("practitioner_id", "patient_id", "start_time", "end_time", "event_type_id")
+_INSERT_BOOKING = (
+    insert(Booking)
+    .values({column: bindparam(column) for column in _BOOKING_COLUMNS})
+    .values(status=BookingStatus.PENDING)
+    .returning(Booking)
+)
+"""One round trip: the new row comes back with its id and server defaults (no refresh), and the
+statement is built once."""
+
 
 async def create_event_type(db: AsyncSession, name: str, duration_minutes: int) -> EventType:
     """Insert an event type (a named appointment length, 1 to 1440 minutes)."""
@@ -94,7 +103,7 @@ async def get_event_types(db: AsyncSession) -> Sequence[EventType]:
 
 
 class BookingService:
-    """The booking operations, as static methods taking the session first (the seed's shape)."""
+    """The booking operations, static methods taking the session first (the document's shape)."""
 
     @staticmethod
     async def create_booking(
@@ -126,15 +135,10 @@ class BookingService:
         )
 
         values = data.model_dump()
-        # One INSERT ... RETURNING: the row comes back with its id and server defaults, no
-        # refresh needed.
-        statement = (
-            insert(Booking).values(**values, status=BookingStatus.PENDING).returning(Booking)
-        )
 
         async def insert_once() -> Booking:
             async with writing(db, **values):
-                return (await db.execute(statement)).scalar_one()
+                return (await db.execute(_INSERT_BOOKING, values)).scalar_one()
 
         booking = await retrying(insert_once)
         await reload_if_expired(db, booking)
