@@ -86,7 +86,7 @@ async def test_upgrade_downgrade_upgrade(empty_database: tuple[URL, AsyncEngine]
     ]
     assert created["functions"] == ["bookings_no_overlap_check", "practitioner_availability"]
 
-    await migrations.downgrade(engine, "0003")  # availability gone, bookings untouched
+    await migrations.downgrade(engine, "0004")  # availability gone, bookings untouched
     without_availability = await schema_objects(engine)
     assert not {
         "availability_exceptions",

@@ -10,8 +10,8 @@
 * ``practitioner_availability(from_time, until_time, practitioner_ids)``: each practitioner's
   available time in the window as a ``tstzmultirange``, wall-clock hours resolved to UTC per date.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-26
 """
 
@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql
 
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
