@@ -33,6 +33,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidTransitionError",
     "NotFoundError",
+    "QueryError",
     "UniqueViolationError",
     "constraint_name",
     "sqlstate",
@@ -141,6 +142,14 @@ class BookingConflictError(ConstraintViolationError):
                 f"({_iso(conflicting_start)} to {_iso(conflicting_end)})"
             )
         super().__init__(message, constraint="ex_bookings_no_overlap")
+
+
+class QueryError(AfricareDataError):
+    """PostgreSQL refused a SQL statement written by hand (the ``%sql`` magics).
+
+    The message is PostgreSQL's own, followed by the statement's line with a caret under the
+    position it names, so the mistake can be fixed without reading a driver traceback.
+    """
 
 
 class InvalidTransitionError(AfricareDataError):
