@@ -29,7 +29,8 @@ from africare_data.database import make_engine, make_session_maker, scratch_data
 from africare_data.errors import InvalidInputError
 from africare_data.services import BookingService, create_example
 
-HEAD = ScriptDirectory.from_config(migrations.alembic_config()).get_current_head()
+SCRIPTS = ScriptDirectory.from_config(migrations.alembic_config())
+HEAD = SCRIPTS.get_current_head()
 NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CONSOLE_SCRIPT = Path(sys.executable).parent / "africare-data"
 
@@ -140,7 +141,10 @@ async def test_the_plan_to_base_names_every_table(
     assert "  table bookings (3 rows)\n" in plan.describe()
     assert "  table examples (1 row)\n" in plan.describe()
     one_step = await migrations.downgrade_plan("-1", engine, server=server_url)
-    assert one_step.describe() == f"Downgrading from {HEAD} to 0002 drops no table and no column."
+    below_head = SCRIPTS.get_revision(HEAD).down_revision
+    assert one_step.describe() == (
+        f"Downgrading from {HEAD} to {below_head} drops no table and no column."
+    )
 
 
 async def test_the_plan_refuses_what_is_not_a_downgrade(
