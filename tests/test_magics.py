@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from africare_data import frames, migrations
 from africare_data.database import make_engine, make_session_maker, scratch_database
+from africare_data.frames import transport
 from africare_data.ipython import SqlMagics, register
 from africare_data.ipython.sql_params import UnboundParameterError, bind_parameters
 from africare_data.synthetic import generate_bookings, load_bookings
@@ -141,13 +142,13 @@ def test_a_large_result_takes_the_copy_path_with_the_same_frame(
     shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copies: list[str] = []
-    real_copy_frame = frames._copy_frame
+    real_copy_frame = transport.copy_frame
 
     def counted(*args: Any) -> pd.DataFrame:
         copies.append(args[2])
         return real_copy_frame(*args)
 
-    monkeypatch.setattr(frames, "_copy_frame", counted)
+    monkeypatch.setattr(transport, "copy_frame", counted)
     whole = run(shell, "%sql SELECT * FROM bookings ORDER BY id")
     assert len(copies) == 1
     shell.user_ns["zero"] = 0

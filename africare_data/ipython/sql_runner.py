@@ -11,7 +11,7 @@ depends on the result's size, as in ``frames``:
   batches written straight into the frame's columns), inside a snapshot exported by the psycopg
   connection, so they see exactly what a query on it would.
 
-Column dtypes come from the result's PostgreSQL column types (:mod:`.result_types`), so an empty
+Column dtypes come from the result's PostgreSQL column types (``frames.result_types``), so an empty
 result keeps its dtypes.
 """
 
@@ -26,11 +26,14 @@ from psycopg import pq
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from africare_data import embedded, frames
+from africare_data import embedded
 from africare_data.config import get_settings
 from africare_data.database import get_engine
 from africare_data.errors import QueryError
-from africare_data.ipython.result_types import ResultTypes
+from africare_data.frames import transport
+from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.reading import FAST_PATH_MIN_ROWS
+from africare_data.frames.result_types import ResultTypes
 
 __all__ = ["SqlRunner"]
 
@@ -70,7 +73,7 @@ class SqlRunner:
         try:
             if params is None and _READING.match(sql):
                 planned = _planned_rows(connection, sql)
-                if planned >= frames.FAST_PATH_MIN_ROWS:
+                if planned >= FAST_PATH_MIN_ROWS:
                     return self._copy_frame(connection, sql, planned)
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
@@ -81,14 +84,14 @@ class SqlRunner:
             columns = self._column_types().columns(result)
         except psycopg.Error as error:
             raise QueryError(_message(error, sql)) from error
-        return frames._to_pandas(frames._rows_to_arrays(rows, columns), columns, "UTC")
+        return to_pandas(rows_to_arrays(rows, columns), columns, "UTC")
 
     def _copy_frame(self, connection: _Connection, sql: str, planned: int) -> pd.DataFrame:
         with connection.transaction():
             snapshot_row = connection.execute("SELECT pg_export_snapshot()").fetchone()
             snapshot = str(snapshot_row[0]) if snapshot_row else ""
             columns = self._column_types().columns(_described(connection, sql))
-            return frames._copy_frame(self._conninfo, snapshot, sql, columns, "UTC", planned)
+            return transport.copy_frame(self._conninfo, snapshot, sql, columns, "UTC", planned)
 
     def _column_types(self) -> ResultTypes:
         assert self._types is not None  # set with the connection

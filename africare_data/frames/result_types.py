@@ -2,8 +2,8 @@
 
 A SQL string has no SQLAlchemy types, but PostgreSQL describes every result column: its type
 (an OID) and, for a column read straight from a table, that table and column. From those this
-module builds the same column descriptions ``frames`` derives from SQLAlchemy types, so a result
-is typed by the same rules: integers ``int64`` (``Int64`` when they may be NULL), floats and
+module builds the same column descriptions :mod:`.dtypes` derives from SQLAlchemy types, so a
+result is typed by the same rules: integers ``int64`` (``Int64`` when they may be NULL), floats and
 numerics ``float64``, aware timestamps ``datetime64[us, UTC]``, enums (the booking status) a
 categorical of the enum's labels in order, text pandas' ``string`` dtype.
 
@@ -15,16 +15,14 @@ are ``Int64``. Enum labels and ``NOT NULL`` flags are looked up once per connect
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Literal, cast
+from typing import Final, cast
 
 import psycopg
 from psycopg import pq
 
-from africare_data.frames import _Column
+from africare_data.frames.dtypes import Column, Kind
 
 __all__ = ["ResultTypes"]
-
-Kind = Literal["int", "float", "bool", "datetime", "naive", "date", "enum", "string", "other"]
 
 # PostgreSQL's built-in type OIDs (pg_type.dat); they are the same on every server.
 _BUILTIN_KINDS: Final[dict[int, Kind]] = {
@@ -55,7 +53,7 @@ class ResultTypes:
         self._enums: dict[int, tuple[str, ...] | None] = {}
         self._not_null: dict[tuple[int, int], bool] = {}
 
-    def columns(self, result: pq.abc.PGresult) -> list[_Column]:
+    def columns(self, result: pq.abc.PGresult) -> list[Column]:
         """The description of each column of ``result`` (executed or only described)."""
         fields = range(result.nfields)
         types = [result.ftype(index) for index in fields]
@@ -68,15 +66,15 @@ class ResultTypes:
             for name, oid, origin in zip(names, types, origins, strict=True)
         ]
 
-    def _column(self, name: str, oid: int, origin: tuple[int, int]) -> _Column:
+    def _column(self, name: str, oid: int, origin: tuple[int, int]) -> Column:
         nullable = not self._not_null.get(origin, False)
         kind = _BUILTIN_KINDS.get(oid)
         if kind is not None:
-            return _Column(name, kind, nullable)
+            return Column(name, kind, nullable)
         labels = self._enums.get(oid)
         if labels is not None:
-            return _Column(name, "enum", nullable, labels)
-        return _Column(name, "other", nullable)
+            return Column(name, "enum", nullable, labels)
+        return Column(name, "other", nullable)
 
     def _look_up_enums(self, oids: Sequence[int]) -> None:
         unknown = sorted({oid for oid in oids if oid not in self._enums})
