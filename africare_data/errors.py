@@ -38,6 +38,7 @@ __all__ = [
     "InvalidTransitionError",
     "NotFoundError",
     "OutsideAvailabilityError",
+    "QueryError",
     "UniqueViolationError",
     "constraint_name",
     "sqlstate",
@@ -174,6 +175,14 @@ class OutsideAvailabilityError(AfricareDataError):
             f"practitioner {practitioner_id} is not available from {start.isoformat()} to "
             f"{end.isoformat()}; pick a time from their free slots"
         )
+
+
+class QueryError(AfricareDataError):
+    """PostgreSQL refused a SQL statement written by hand (the ``%sql`` magics).
+
+    The message is PostgreSQL's own, followed by the statement's line with a caret under the
+    position it names, so the mistake can be fixed without reading a driver traceback.
+    """
 
 
 class InvalidTransitionError(AfricareDataError):
