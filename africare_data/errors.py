@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 __all__ = [
     "AfricareDataError",
+    "AvailabilityConflictError",
     "BookingConflictError",
     "ConfigurationError",
     "ConstraintViolationError",
@@ -36,6 +37,8 @@ __all__ = [
     "InvalidInputError",
     "InvalidTransitionError",
     "NotFoundError",
+    "OutsideAvailabilityError",
+    "QueryError",
     "UniqueViolationError",
     "constraint_name",
     "sqlstate",
@@ -146,6 +149,42 @@ class BookingConflictError(ConstraintViolationError):
         super().__init__(message, constraint="ex_bookings_no_overlap")
 
 
+class AvailabilityConflictError(ConstraintViolationError):
+    """A weekly availability interval overlaps another of the same practitioner and weekday
+    whose validity overlaps it (rule ``ex_availability_rules_no_overlap``)."""
+
+    def __init__(self, message: str | None = None):
+        super().__init__(
+            message
+            or "the availability interval overlaps another of the same practitioner and weekday "
+            "in the same validity period; change or end that one first",
+            constraint="ex_availability_rules_no_overlap",
+        )
+
+
+class OutsideAvailabilityError(AfricareDataError):
+    """A booking was asked for a time the practitioner is not available (outside their weekly
+    hours and extra hours, or in their time off). Practitioners with no availability recorded
+    at all accept any time."""
+
+    def __init__(self, practitioner_id: int, start: datetime, end: datetime):
+        self.practitioner_id = practitioner_id
+        self.start = start
+        self.end = end
+        super().__init__(
+            f"practitioner {practitioner_id} is not available from {start.isoformat()} to "
+            f"{end.isoformat()}; pick a time from their free slots"
+        )
+
+
+class QueryError(AfricareDataError):
+    """PostgreSQL refused a SQL statement written by hand (the ``%sql`` magics).
+
+    The message is PostgreSQL's own, followed by the statement's line with a caret under the
+    position it names, so the mistake can be fixed without reading a driver traceback.
+    """
+
+
 class InvalidTransitionError(AfricareDataError):
     """A strict status change was asked for a booking whose status does not allow it."""
 
@@ -234,12 +273,29 @@ _CHECK_MESSAGES: dict[str, tuple[type[InvalidInputError], str]] = {
         InvalidInputError,
         "duration_minutes must be greater than 0",
     ),
+    "ck_availability_rules_end_after_start": (
+        InvalidInputError,
+        "end_local must be after start_local (split an interval that crosses midnight in two)",
+    ),
+    "ck_availability_rules_weekday_range": (
+        InvalidInputError,
+        "weekday must be from 1 (Monday) to 7 (Sunday)",
+    ),
+    "ck_availability_rules_valid_until_after_valid_from": (
+        InvalidInputError,
+        "valid_until must not be before valid_from",
+    ),
+    "ck_availability_exceptions_ends_after_starts": (
+        InvalidInputError,
+        "ends_at must be after starts_at",
+    ),
 }
 
 # Foreign keys whose violation means a referenced row is missing: constraint -> (entity, column).
 _REFERENCES: dict[str, tuple[str, str]] = {
     "fk_posts_author_id_users": ("User", "author_id"),
     "fk_bookings_event_type_id_event_types": ("EventType", "event_type_id"),
+    "fk_practitioner_event_types_event_type_id_event_types": ("EventType", "event_type_id"),
 }
 
 
@@ -247,6 +303,8 @@ def _translated(error: IntegrityError, context: dict[str, object]) -> AfricareDa
     code, name = sqlstate(error), constraint_name(error)
     if code == EXCLUSION_VIOLATION and name == "ex_bookings_no_overlap":
         return _booking_conflict(error, context)
+    if code == EXCLUSION_VIOLATION and name == "ex_availability_rules_no_overlap":
+        return AvailabilityConflictError()
     if code == UNIQUE_VIOLATION:
         if name == "ix_users_email":
             email = context.get("email")
