@@ -25,6 +25,10 @@ what a cell's output depends on besides the data: pandas' display options, matpl
 (font, sizes, resolution) and the random seeds. The notebook tests compare the stored outputs,
 plots included, with those of a fresh run in either mode.
 
+Inside IPython, :func:`setup` also registers the ``%sql`` magics on the notebook's database and
+the short display of the toolkit's errors (``africare_data.ipython``), as ``%load_ext
+africare_data`` does for the toolkit's own database.
+
 Top-level ``await`` is the primary style: IPython runs such cells on the kernel's event loop. For
 code that must stay synchronous, :func:`run` drives a coroutine to completion on that same loop,
 so pooled asyncpg connections never end up "attached to a different loop".
@@ -37,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
@@ -227,7 +232,18 @@ async def setup(
     )
     if demo_data and migrate:
         await load_demo_data(db)
+    _register_ipython(engine)
     return db
+
+
+def _register_ipython(engine: AsyncEngine) -> None:
+    """Inside IPython, ``%sql`` reads the notebook's database and toolkit errors show short."""
+    ipython = sys.modules.get("IPython")
+    shell = None if ipython is None else ipython.get_ipython()
+    if shell is not None:
+        from africare_data.ipython import register
+
+        register(shell, engine)
 
 
 async def load_demo_data(

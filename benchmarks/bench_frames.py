@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from africare_data import frames, migrations
 from africare_data.database import make_engine, scratch_database
+from africare_data.frames.tables import bookings_select
+from africare_data.frames.transport import literal_sql
 from africare_data.models import Booking, EventType
 from africare_data.synthetic import _records, generate_demo, load_bookings
 
@@ -38,7 +40,7 @@ READERS = ["ours", "read_sql", "adbc", "connectorx", "psycopg_copy_floor", "psql
 
 
 def _sql() -> str:
-    compiled = frames._literal_sql(frames._bookings_select())
+    compiled = literal_sql(bookings_select())
     assert compiled is not None
     return compiled
 

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from africare_data import frames
 from africare_data.frames import (
     STATUS_DTYPE,
     bookings_frame,
@@ -22,9 +21,11 @@ from africare_data.frames import (
     posts_frame,
     practitioner_summary,
     read_frame,
+    transport,
     users_frame,
     weekday_hour_counts,
 )
+from africare_data.frames.tables import bookings_select
 from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
 
 UTC_TS = "datetime64[us, UTC]"
@@ -114,7 +115,7 @@ async def test_bookings_frame_filters_combine(booked: AsyncSession) -> None:
 
 
 async def test_naive_filter_datetimes_are_refused(session: AsyncSession) -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match="timezone info"):
         await bookings_frame(session, start=datetime(2026, 3, 2))
 
 
@@ -265,13 +266,13 @@ async def test_chunked_iteration_equals_the_full_frame(
 def copy_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each query that took the ADBC ``COPY`` path."""
     calls: list[str] = []
-    fetch = frames._adbc_fetch
+    fetch = transport.adbc_fetch
 
     def spy(uri: str, snapshot: str, sql: str) -> object:
         calls.append(sql)
         return fetch(uri, snapshot, sql)
 
-    monkeypatch.setattr(frames, "_adbc_fetch", spy)
+    monkeypatch.setattr(transport, "adbc_fetch", spy)
     return calls
 
 
@@ -286,7 +287,7 @@ async def committed(committed_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]
 async def test_copy_fast_path_equals_the_session_path(
     committed: AsyncEngine, copy_calls: list[str]
 ) -> None:
-    stmt = frames._bookings_select()
+    stmt = bookings_select()
     async with AsyncSession(committed) as db:
         fast = await read_frame(db, stmt, method="copy", tz="Africa/Lagos")
         slow = await read_frame(db, stmt, method="session", tz="Africa/Lagos")
@@ -298,7 +299,7 @@ async def test_copy_fast_path_equals_the_session_path(
 async def test_copy_fast_path_sees_the_session_snapshot(
     committed: AsyncEngine, copy_calls: list[str]
 ) -> None:
-    stmt = frames._bookings_select()
+    stmt = bookings_select()
     async with AsyncSession(committed) as reader, AsyncSession(committed) as writer:
         await reader.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         before = await read_frame(reader, stmt, method="session")
@@ -317,7 +318,55 @@ async def test_uncommitted_writes_are_seen_on_every_path(
 ) -> None:
     async with AsyncSession(committed) as db:
         await add_fixture(db, weeks_later=1)
-        frame = await read_frame(db, frames._bookings_select(), method="copy")
+        frame = await read_frame(db, bookings_select(), method="copy")
         assert len(frame) == 2 * len(FIXTURE)
         await db.rollback()
     assert copy_calls == []  # the session had written: it stayed on its own connection
+
+
+INJECTION = "'; DROP TABLE bookings; --"
+
+
+def test_only_values_of_safe_types_are_inlined() -> None:
+    safe = select(Booking.id).where(
+        Booking.practitioner_id.in_([1, 2]),
+        Booking.start_time >= MONDAY,
+        Booking.status == "confirmed",  # one of the enum's values
+        Booking.status.in_([BookingStatus.PENDING]),
+    )
+    sql = transport.literal_sql(safe)
+    assert sql is not None
+    assert "IN (1, 2)" in sql
+    assert "'confirmed'" in sql
+    assert "'2026-03-02 00:00:00+00:00'" in sql
+    text_values = [
+        select(Booking.id).where(Booking.cancellation_reason == INJECTION),
+        select(Booking.id).where(Booking.cancellation_reason.in_(["ok", INJECTION])),
+        select(Booking.id).where(Booking.status == INJECTION),  # not one of the enum's values
+        select(Booking.id, literal("plain text").label("note")),
+    ]
+    assert [transport.literal_sql(stmt) for stmt in text_values] == [None] * len(text_values)
+
+
+async def test_text_values_travel_as_parameters(
+    committed: AsyncEngine, copy_calls: list[str]
+) -> None:
+    async with AsyncSession(committed) as db:
+        await db.execute(
+            Booking.__table__.update()
+            .where(Booking.id == 1)
+            .values(status=BookingStatus.CANCELLED, cancellation_reason=INJECTION)
+        )
+        await db.commit()
+        stmt = select(Booking.id, Booking.cancellation_reason, literal(INJECTION).label("echo"))
+        frame = await read_frame(
+            db, stmt.where(Booking.cancellation_reason == INJECTION), method="copy"
+        )
+        assert frame.to_dict("list") == {
+            "id": [1],
+            "cancellation_reason": [INJECTION],
+            "echo": [INJECTION],
+        }
+        everything = await read_frame(db, bookings_select(), method="copy")
+    assert len(everything) == len(FIXTURE)  # the table is still there, every row in it
+    assert len(copy_calls) == 1  # only the statement without text values took the COPY path

@@ -16,7 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from africare_data.frames import _Assembler, _Column, _to_pandas
+from africare_data.frames.assembly import Assembler, to_pandas
+from africare_data.frames.dtypes import Column
 
 ROWS = 2000
 STATUSES = ("pending", "confirmed", "cancelled")
@@ -33,52 +34,52 @@ def _moment(i: int) -> dt.datetime:
     return dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i * 37)
 
 
-SOURCE: dict[str, tuple[pa.Array, _Column]] = {
-    "int": (_column(pa.int32(), lambda i: i - 100), _Column("int", "int", False)),
+SOURCE: dict[str, tuple[pa.Array, Column]] = {
+    "int": (_column(pa.int32(), lambda i: i - 100), Column("int", "int", False)),
     "int_nulls_unexpected": (
         _column(pa.int32(), lambda i: i, 0.1),
-        _Column("int_nulls_unexpected", "int", False),
+        Column("int_nulls_unexpected", "int", False),
     ),
     "int64_nullable": (
         _column(pa.int64(), lambda i: i * 10**12, 0.3),
-        _Column("int64_nullable", "int", True),
+        Column("int64_nullable", "int", True),
     ),
-    "float": (_column(pa.float32(), lambda i: i / 3, 0.2), _Column("float", "float", True)),
+    "float": (_column(pa.float32(), lambda i: i / 3, 0.2), Column("float", "float", True)),
     "numeric_text": (
         _column(pa.string(), lambda i: f"{i}.25", 0.1),
-        _Column("numeric_text", "float", True),
+        Column("numeric_text", "float", True),
     ),
-    "bool": (_column(pa.bool_(), lambda i: i % 3 == 0), _Column("bool", "bool", False)),
+    "bool": (_column(pa.bool_(), lambda i: i % 3 == 0), Column("bool", "bool", False)),
     "bool_nullable": (
         _column(pa.bool_(), lambda i: i % 3 == 0, 0.2),
-        _Column("bool_nullable", "bool", True),
+        Column("bool_nullable", "bool", True),
     ),
     "bool_nulls_late": (
         pa.array([True] * (ROWS - 3) + [None, False, None]),
-        _Column("bool_nulls_late", "bool", False),
+        Column("bool_nulls_late", "bool", False),
     ),
-    "aware": (_column(pa.timestamp("us", tz="UTC"), _moment), _Column("aware", "datetime", False)),
+    "aware": (_column(pa.timestamp("us", tz="UTC"), _moment), Column("aware", "datetime", False)),
     "aware_nullable": (
         _column(pa.timestamp("us", tz="UTC"), _moment, 0.5),
-        _Column("aware_nullable", "datetime", True),
+        Column("aware_nullable", "datetime", True),
     ),
     "naive": (
         _column(
             pa.timestamp("us"), lambda i: dt.datetime(2025, 1, 1) + dt.timedelta(minutes=i), 0.1
         ),
-        _Column("naive", "naive", True),
+        Column("naive", "naive", True),
     ),
     "status": (
         _column(pa.string(), lambda i: STATUSES[i % 3], 0.1),
-        _Column("status", "enum", True, STATUSES),
+        Column("status", "enum", True, STATUSES),
     ),
     "text": (
         _column(pa.string(), lambda i: "x" * (i % 7) + "é", 0.3),
-        _Column("text", "string", True),
+        Column("text", "string", True),
     ),
     "binary": (
         _column(pa.binary(), lambda i: bytes([i % 256]), 0.1),
-        _Column("binary", "other", True),
+        Column("binary", "other", True),
     ),
 }
 TABLE = pa.table({name: array for name, (array, _) in SOURCE.items()})
@@ -91,8 +92,8 @@ COLUMNS = [column for _, column in SOURCE.values()]
 def test_streamed_frame_equals_the_one_shot_conversion(
     tz: str, estimate: int, batch_rows: int
 ) -> None:
-    expected = _to_pandas(list(TABLE.columns), COLUMNS, tz)
-    assembler = _Assembler(COLUMNS, estimate)
+    expected = to_pandas(list(TABLE.columns), COLUMNS, tz)
+    assembler = Assembler(COLUMNS, estimate)
     for batch in TABLE.to_batches(max_chunksize=batch_rows):
         assembler.add(batch)
     streamed = assembler.frame(tz)
@@ -101,9 +102,9 @@ def test_streamed_frame_equals_the_one_shot_conversion(
 
 
 def test_an_empty_stream_keeps_columns_and_dtypes() -> None:
-    assembler = _Assembler(COLUMNS, 0)
+    assembler = Assembler(COLUMNS, 0)
     assembler.add(pa.RecordBatch.from_pylist([], schema=TABLE.schema))
-    expected = _to_pandas(
+    expected = to_pandas(
         [pa.chunked_array([], column.type) for column in TABLE.columns], COLUMNS, "UTC"
     )
     streamed = assembler.frame("UTC")

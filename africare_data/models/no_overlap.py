@@ -70,6 +70,8 @@ DECLARE
     last_ends timestamptz[];
     practitioner integer;
     clash record;
+    written record;
+    existing record;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(p ORDER BY p), array_agg(s ORDER BY p), array_agg(e ORDER BY p)
@@ -126,6 +128,21 @@ BEGIN
      WHERE s.previous_end > s.start_time
      LIMIT 1;
     IF FOUND THEN
+        -- Name first the booking this statement wrote: the later of the two neighbours, unless
+        -- only the earlier one is new. Times in ISO 8601, whatever the session's DateStyle.
+        IF EXISTS (SELECT FROM new_rows AS n WHERE n.id = clash.id) THEN
+            SELECT clash.id AS id, clash.start_time AS start_time, clash.end_time AS end_time
+              INTO written;
+            SELECT clash.previous_id AS id, clash.previous_start AS start_time,
+                   clash.previous_end AS end_time
+              INTO existing;
+        ELSE
+            SELECT clash.previous_id AS id, clash.previous_start AS start_time,
+                   clash.previous_end AS end_time
+              INTO written;
+            SELECT clash.id AS id, clash.start_time AS start_time, clash.end_time AS end_time
+              INTO existing;
+        END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'exclusion_violation',
             CONSTRAINT = 'ex_bookings_no_overlap',
@@ -134,10 +151,12 @@ BEGIN
             MESSAGE = format(
                 'conflicting bookings violate the no-overlap rule "ex_bookings_no_overlap": '
                 'booking %s overlaps booking %s of practitioner %s',
-                clash.id, clash.previous_id, clash.practitioner_id),
-            DETAIL = format('Booking %s is [%s, %s), booking %s is [%s, %s).',
-                clash.id, clash.start_time, clash.end_time,
-                clash.previous_id, clash.previous_start, clash.previous_end);
+                written.id, existing.id, clash.practitioner_id),
+            DETAIL = format('Booking %s [%s, %s) overlaps booking %s [%s, %s) of practitioner %s.',
+                written.id, to_json(written.start_time) #>> '{}',
+                to_json(written.end_time) #>> '{}', existing.id,
+                to_json(existing.start_time) #>> '{}', to_json(existing.end_time) #>> '{}',
+                clash.practitioner_id);
     END IF;
     RETURN NULL;
 END

@@ -25,11 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pydantic
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from africare_data.errors import (
-    BookingConflictError,
     InvalidBookingError,
     InvalidInputError,
     InvalidTransitionError,
@@ -38,12 +37,10 @@ from africare_data.errors import (
 from africare_data.models import Booking, BookingStatus, EventType
 from africare_data.schemas.booking import BookingCancel, BookingCreate, EventTypeCreate, TimeSlot
 from africare_data.services._transaction import (
-    committing,
     describe,
     reading,
     reload_if_expired,
     retrying,
-    savepoint,
     validated,
     writing,
 )
@@ -128,23 +125,18 @@ class BookingService:
             event_type_id=event_type_id,
         )
 
-        async def insert() -> Booking:
-            booking = Booking(**data.model_dump(), status=BookingStatus.PENDING)
-            async with savepoint(db):
-                db.add(booking)
-                await db.flush()
-                await db.refresh(booking)
-            return booking
+        values = data.model_dump()
+        # One INSERT ... RETURNING: the row comes back with its id and server defaults, no
+        # refresh needed.
+        statement = (
+            insert(Booking).values(**values, status=BookingStatus.PENDING).returning(Booking)
+        )
 
-        async with committing(db):
-            try:
-                booking = await retrying(insert)
-            except BookingConflictError as error:
-                raise await _described_conflict(
-                    db, data.start_time, data.end_time, practitioner_id=data.practitioner_id
-                ) from error.__cause__
-            except NotFoundError as error:
-                raise NotFoundError("EventType", data.event_type_id) from error.__cause__
+        async def insert_once() -> Booking:
+            async with writing(db, **values):
+                return (await db.execute(statement)).scalar_one()
+
+        booking = await retrying(insert_once)
         await reload_if_expired(db, booking)
         return booking
 
@@ -250,7 +242,6 @@ class BookingService:
             from_statuses=ACTIVE_STATUSES,
             values={"start_time": times.start, "end_time": times.end},
             strict=strict,
-            moving_to=times,
         )
 
     @staticmethod
@@ -323,12 +314,8 @@ async def _transition(
     from_statuses: Sequence[BookingStatus],
     values: dict[str, Any],
     strict: bool,
-    moving_to: TimeSlot | None = None,
 ) -> Booking | None:
-    """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed.
-
-    ``moving_to`` is the new time range of a reschedule, named when it conflicts.
-    """
+    """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed."""
     found_id = lookup_id("booking_id", booking_id)
     if found_id is None:
         if strict:
@@ -347,7 +334,7 @@ async def _transition(
     )
 
     async def change() -> Booking | None:
-        async with savepoint(db):
+        async with writing(db, booking_id=booking_id):
             changed = (await db.execute(statement)).scalar_one_or_none()
             if changed is None and strict:
                 current = await db.scalar(select(Booking.status).where(Booking.id == booking_id))
@@ -357,56 +344,7 @@ async def _transition(
                 raise InvalidTransitionError(booking_id, current.value, wanted)
         return changed
 
-    async with committing(db):
-        try:
-            booking = await retrying(change)
-        except BookingConflictError as error:
-            if moving_to is None:
-                raise
-            raise await _described_conflict(
-                db, moving_to.start, moving_to.end, booking_id=booking_id
-            ) from error.__cause__
+    booking = await retrying(change)
     if booking is not None:
         await reload_if_expired(db, booking)
     return booking
-
-
-async def _described_conflict(
-    db: AsyncSession,
-    start: datetime,
-    end: datetime,
-    *,
-    practitioner_id: int | None = None,
-    booking_id: int | None = None,
-) -> BookingConflictError:
-    """The conflict error, naming the active booking ``[start, end)`` collides with.
-
-    The practitioner is ``practitioner_id``, or that of booking ``booking_id`` (being moved, so
-    not a conflict of its own).
-    """
-    async with reading(db):
-        if practitioner_id is None:
-            practitioner_id = await db.scalar(
-                select(Booking.practitioner_id).where(Booking.id == booking_id)
-            )
-        if practitioner_id is None:
-            return BookingConflictError()
-        query = (
-            select(Booking.id, Booking.start_time, Booking.end_time)
-            .where(
-                Booking.practitioner_id == practitioner_id,
-                Booking.status.in_(ACTIVE_STATUSES),
-                Booking.start_time < end,
-                Booking.end_time > start,
-            )
-            .order_by(Booking.start_time, Booking.id)
-            .limit(1)
-        )
-        if booking_id is not None:
-            query = query.where(Booking.id != booking_id)
-        row = (await db.execute(query)).first()
-    if row is None:
-        return BookingConflictError(practitioner_id=practitioner_id)
-    return BookingConflictError(
-        row.id, row.start_time, row.end_time, practitioner_id=practitioner_id
-    )

@@ -1,0 +1,142 @@
+"""One frame per table: bookings (filtered, also in chunks), examples, event types, users, posts.
+
+Each orders its rows (by start time then id for bookings, by id otherwise), so the output is
+stable, and keeps its columns and dtypes when empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Integer, cast, extract, func, select
+from sqlalchemy.sql import ColumnElement
+
+from africare_data.frames import arguments
+from africare_data.frames.arguments import BookingFilters
+from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.dtypes import AnySelect, columns_of
+from africare_data.frames.reading import read_frame
+from africare_data.frames.transport import Db, connection_of
+from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
+
+__all__ = [
+    "booking_conditions",
+    "bookings_frame",
+    "bookings_select",
+    "event_types_frame",
+    "examples_frame",
+    "iter_bookings_frames",
+    "posts_frame",
+    "users_frame",
+]
+
+
+def booking_conditions(filters: BookingFilters) -> list[ColumnElement[bool]]:
+    """The ``WHERE`` conditions of the bookings frames and analytics (empty: every booking)."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.practitioner_id is not None:
+        conditions.append(Booking.practitioner_id == filters.practitioner_id)
+    if filters.patient_id is not None:
+        conditions.append(Booking.patient_id == filters.patient_id)
+    if filters.statuses is not None:
+        conditions.append(Booking.status.in_(filters.statuses))
+    if filters.start is not None:
+        conditions.append(Booking.start_time >= filters.start)
+    if filters.end is not None:
+        conditions.append(Booking.start_time < filters.end)
+    return conditions
+
+
+def bookings_select(filters: BookingFilters | None = None) -> AnySelect:
+    """The statement of :func:`bookings_frame`."""
+    duration = cast(extract("epoch", Booking.end_time - Booking.start_time) / 60, Integer)
+    return (
+        select(*Booking.__table__.columns, duration.label("duration_minutes"))
+        .where(*booking_conditions(filters or BookingFilters()))
+        .order_by(Booking.start_time, Booking.id)
+    )
+
+
+async def bookings_frame(
+    db: Db,
+    *,
+    practitioner_id: int | None = None,
+    patient_id: int | None = None,
+    status: BookingStatus | str | Sequence[BookingStatus | str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    tz: str = "UTC",
+) -> pd.DataFrame:
+    """Bookings as a frame, ordered by start time then id, with ``duration_minutes``.
+
+    Filters combine: ``status`` takes one status or several; ``start``/``end`` (aware datetimes)
+    select bookings starting in ``[start, end)``. A practitioner's or patient's agenda stays on
+    the session's connection (small); the whole table goes through ``COPY``.
+    """
+    filters = arguments.booking_filters(practitioner_id, patient_id, status, start, end)
+    stmt = bookings_select(filters)
+    small = filters.practitioner_id is not None or filters.patient_id is not None
+    return await read_frame(db, stmt, tz=tz, method="session" if small else "auto")
+
+
+async def iter_bookings_frames(
+    db: Db,
+    *,
+    chunksize: int = 100_000,
+    tz: str = "UTC",
+    practitioner_id: int | None = None,
+    patient_id: int | None = None,
+    status: BookingStatus | str | Sequence[BookingStatus | str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> AsyncIterator[pd.DataFrame]:
+    """Yield the :func:`bookings_frame` rows in frames of at most ``chunksize`` rows.
+
+    A server-side cursor on the session's connection streams the rows, so memory stays constant
+    however large the table; concatenated, the chunks equal :func:`bookings_frame`. The filters
+    are those of :func:`bookings_frame`.
+    """
+    chunksize = arguments.chunk_size(chunksize)
+    tz = arguments.time_zone(tz)
+    stmt = bookings_select(
+        arguments.booking_filters(practitioner_id, patient_id, status, start, end)
+    )
+    columns = columns_of(stmt)
+    connection = await connection_of(db)
+    result = await connection.stream(stmt.execution_options(yield_per=chunksize))
+    async for rows in result.partitions(chunksize):
+        yield to_pandas(rows_to_arrays(rows, columns), columns, tz)
+
+
+async def examples_frame(db: Db, *, tz: str = "UTC") -> pd.DataFrame:
+    """Every example, ordered by id."""
+    return await read_frame(db, select(*Example.__table__.columns).order_by(Example.id), tz=tz)
+
+
+async def event_types_frame(db: Db, *, tz: str = "UTC") -> pd.DataFrame:
+    """Every event type, ordered by id."""
+    stmt = select(*EventType.__table__.columns).order_by(EventType.id)
+    return await read_frame(db, stmt, tz=tz)
+
+
+async def users_frame(db: Db, *, tz: str = "UTC") -> pd.DataFrame:
+    """Every user with ``post_count``, the number of posts they wrote; ordered by id."""
+    stmt = (
+        select(*User.__table__.columns, func.count(Post.id).label("post_count"))
+        .outerjoin(Post, Post.author_id == User.id)
+        .group_by(User.id)
+        .order_by(User.id)
+    )
+    return await read_frame(db, stmt, tz=tz)
+
+
+async def posts_frame(db: Db) -> pd.DataFrame:
+    """Every post with its author's name as ``author_name``; ordered by id."""
+    stmt = (
+        select(*Post.__table__.columns, User.name.label("author_name"))
+        .join(User, Post.author_id == User.id)
+        .order_by(Post.id)
+    )
+    return await read_frame(db, stmt)

@@ -1,0 +1,184 @@
+"""How the rows of a statement travel from PostgreSQL: on the session's own asyncpg connection,
+or streamed by the ADBC driver's binary ``COPY`` on a second connection sharing the session's
+snapshot.
+
+The second connection imports the session's snapshot (``pg_export_snapshot`` / ``SET TRANSACTION
+SNAPSHOT``), so it sees exactly what a query in the session would see at that moment,
+repeatable-read transactions included. Rows the session wrote but has not committed are invisible
+to any other connection, so when the session's transaction has written (or runs inside a
+savepoint, where snapshots cannot be exported) there is no snapshot to share and the caller stays
+on the session's connection.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Final
+from urllib.parse import quote
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Enum
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.elements import BindParameter
+
+from africare_data.frames.assembly import Assembler
+from africare_data.frames.dtypes import AnySelect, Column
+
+__all__ = [
+    "Db",
+    "adbc_fetch",
+    "connection_of",
+    "copy_frame",
+    "fast_path_snapshot",
+    "literal_sql",
+    "planned_rows",
+    "session_rows",
+]
+
+Db = AsyncSession | AsyncConnection
+
+_DIALECT: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+_SAFE_LITERALS: Final = (bool, int, float, Decimal, datetime, date, time, timedelta, enum.Enum)
+
+
+def literal_sql(stmt: AnySelect) -> str | None:
+    """The statement as SQL with its values inlined (``COPY`` and ``EXPLAIN`` take no
+    parameters), or ``None`` unless every value is of a type whose literal cannot carry SQL:
+    numbers, booleans, dates, times and intervals, members of an enum (or one of an enum
+    column's values). Text is never inlined, whatever its content: a statement with a text
+    value runs with bound parameters on the session's connection instead."""
+    try:
+        if not all(_safe_literal(bind) for bind in stmt.compile(dialect=_DIALECT).binds.values()):
+            return None
+        return str(stmt.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    except (CompileError, NotImplementedError):
+        return None
+
+
+def _safe_literal(bind: BindParameter[Any]) -> bool:
+    value = bind.effective_value
+    values = value if bind.expanding and isinstance(value, list | tuple) else [value]
+    allowed = bind.type.enums if isinstance(bind.type, Enum) else ()
+    return all(
+        item is None or isinstance(item, _SAFE_LITERALS) or (type(item) is str and item in allowed)
+        for item in values
+    )
+
+
+async def connection_of(db: Db) -> AsyncConnection:
+    """The connection a session runs on (a connection is its own)."""
+    return db if isinstance(db, AsyncConnection) else await db.connection()
+
+
+async def _driver(connection: AsyncConnection) -> Any:
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+async def session_rows(
+    connection: AsyncConnection, stmt: AnySelect, columns: Sequence[Column]
+) -> Sequence[Sequence[Any]]:
+    """The rows of ``stmt`` on the session's own connection.
+
+    When every column has a plain type, SQLAlchemy compiles the statement and asyncpg runs it
+    directly (its prepared-statement cache included): half the time of a SQLAlchemy result for
+    an agenda-sized query. Other statements go through ``connection.execute``.
+    """
+    driver = await _driver(connection)
+    if connection.dialect.driver != "asyncpg" or any(c.kind == "other" for c in columns):
+        return (await connection.execute(stmt)).all()
+    if not driver.is_in_transaction():
+        # SQLAlchemy opens the session's transaction on the server with its first statement;
+        # without this, the query would run outside it (another snapshot).
+        await connection.exec_driver_sql("SELECT 1")
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    processors: dict[str, Callable[[Any], Any]] = getattr(compiled, "_bind_processors", {})
+    positions = compiled.positiontup or []
+    arguments = [
+        processors[name](params[name]) if name in processors else params[name] for name in positions
+    ]
+    records: Sequence[Sequence[Any]] = await driver.fetch(str(compiled), *arguments)
+    return records
+
+
+async def planned_rows(connection: AsyncConnection, sql: str) -> int:
+    """The planner's row estimate for ``sql`` (``EXPLAIN``, not run)."""
+    driver = await _driver(connection)
+    plan = await driver.fetchval("EXPLAIN (FORMAT JSON) " + sql)
+    if isinstance(plan, str):  # asyncpg decodes json itself; keep working if it stops
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+async def fast_path_snapshot(connection: AsyncConnection) -> tuple[str, str] | None:
+    """The libpq URI of the session's database and an exported snapshot of its transaction, or
+    ``None`` when another connection could not see what the session sees."""
+    if connection.in_nested_transaction():
+        return None
+    # Through SQLAlchemy, not the bare driver: its asyncpg adapter opens the session's
+    # transaction on the server only with its first statement, and the snapshot must outlive it.
+    row: Any = (
+        await connection.exec_driver_sql(
+            "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, current_database(), "
+            "current_user, split_part(current_setting('unix_socket_directories'), ',', 1)"
+        )
+    ).one()
+    if row[0]:
+        return None
+    snapshot = (await connection.exec_driver_sql("SELECT pg_export_snapshot()")).scalar_one()
+    url = connection.engine.url
+    host = url.host or url.query.get("host") or row[3]
+    user = quote(url.username or row[2], safe="")
+    password = "" if url.password is None else ":" + quote(str(url.password), safe="")
+    database = quote(url.database or row[1], safe="")
+    if isinstance(host, str) and host.startswith("/"):
+        uri = f"postgresql://{user}{password}@/{database}?host={quote(host, safe='')}"
+    else:
+        port = f":{url.port}" if url.port else ""
+        uri = f"postgresql://{user}{password}@{host}{port}/{database}"
+    return uri, snapshot
+
+
+_ADBC_BATCH_OPTION: Final = "adbc.postgresql.batch_size_hint_bytes"
+_ADBC_BATCH_BYTES: Final = 4 << 20
+"""Record batches of about 4 MB (ADBC's default is 16 MB): one batch is all the Arrow memory
+alive at a time, and smaller batches measured no slower."""
+
+
+def adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
+    """Stream ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot,
+    one record batch at a time, after an empty batch with the result's schema."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    with adbc.connect(uri, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        cursor.adbc_statement.set_options(**{_ADBC_BATCH_OPTION: str(_ADBC_BATCH_BYTES)})
+        cursor.execute(sql)
+        with cursor.fetch_record_batch() as reader:
+            # An empty batch first: its schema types the columns of an empty result too.
+            yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+            yield from reader
+        cursor.execute("COMMIT")
+
+
+def copy_frame(
+    uri: str, snapshot: str, sql: str, columns: Sequence[Column], tz: str, planned: int
+) -> pd.DataFrame:
+    """The frame of ``sql`` on the ``COPY`` path: each batch goes into the final arrays as it
+    arrives and is released before the next one is read."""
+    assembler = Assembler(columns, capacity=planned + planned // 8 + 1024)
+    for batch in adbc_fetch(uri, snapshot, sql):
+        assembler.add(batch)
+        del batch
+    return assembler.frame(tz)
