@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from africare_data.errors import AfricareDataError, BookingConflictError, InvalidBookingError
@@ -300,6 +300,41 @@ async def test_load_demo_writes_event_types_and_bookings(session: AsyncSession) 
         demo.bookings.sort_values(["practitioner_id", "start_time"])["event_type_id"]
     )
     assert list(names) == list(expected)
+
+
+async def test_load_demo_writes_the_availability_the_bookings_fall_inside(
+    session: AsyncSession,
+) -> None:
+    """The database's own reading of the schedules and time off (``practitioner_availability``)
+    holds every booking, and the loaded rows match the generated ones."""
+    demo = generate_demo(3_000, seed=4, practitioners=12)
+    await load_demo(session, demo)
+    counts = {
+        table: (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+        for table in ("availability_rules", "availability_exceptions", "practitioner_event_types")
+    }
+    assert counts == {
+        "availability_rules": len(demo.availability_rules),
+        "availability_exceptions": len(demo.availability_exceptions),
+        "practitioner_event_types": len(demo.practitioner_event_types),
+    }
+    outside = await session.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE a.available IS NULL"
+            " OR NOT a.available @> tstzrange(b.start_time, b.end_time)), count(*)"
+            " FROM bookings b LEFT JOIN practitioner_availability("
+            " (SELECT min(start_time) FROM bookings), (SELECT max(end_time) FROM bookings)) a"
+            " USING (practitioner_id)"
+        )
+    )
+    assert tuple(outside.one()) == (0, 3_000)
+    holiday = await session.execute(
+        text(
+            "SELECT count(*) FROM availability_exceptions"
+            " WHERE kind = 'time_off' AND reason LIKE 'public holiday: %'"
+        )
+    )
+    assert holiday.scalar_one() > 0
 
 
 async def test_load_bookings_writes_every_row(session: AsyncSession) -> None:
