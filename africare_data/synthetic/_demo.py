@@ -10,7 +10,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from africare_data.synthetic._bookings import book, slots
+from africare_data.synthetic._bookings import REBOOKED_SHARE, book, slots
 from africare_data.synthetic._calendar import holidays_frame, leave_frame, time_off, working_blocks
 from africare_data.synthetic._network import (
     SCHEDULES,
@@ -86,7 +86,7 @@ def generate_demo(
         candidates = slots(people, blocks, np.random.default_rng(packing))
         load = people.set_index("practitioner_id")["load"]
         filled = float(load.reindex(candidates["practitioner_id"]).sum())
-        if filled >= n:
+        if filled * (1 + REBOOKED_SHARE) >= n:
             break
         weeks = max(weeks + 1, math.ceil(weeks * n / max(filled, 1.0)))
     return DemoData(
@@ -111,7 +111,7 @@ def _weekly_demand(people: pd.DataFrame) -> float:
     weekly = (
         minutes[people["schedule"]] / mean_duration[people["specialty"]] * people["load"]
     ).sum()
-    return float(weekly * _DEMAND_MARGIN)
+    return float(weekly * _DEMAND_MARGIN * (1 + REBOOKED_SHARE))
 
 
 def generate_bookings(
