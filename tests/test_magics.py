@@ -99,7 +99,7 @@ def test_an_empty_result_keeps_its_dtypes(shell: InteractiveShell) -> None:
 def test_computed_columns_are_nullable_and_typed_by_their_sql_type(shell: InteractiveShell) -> None:
     frame = run(
         shell,
-        "%sql SELECT count(*) AS n, avg(patient_id)::float8 AS mean, 'x'::text AS label, "
+        "%sql SELECT count(*) AS n, avg(patient_id) AS mean, 'x'::text AS label, "
         "now()::date AS day, true AS flag FROM bookings",
     )
     assert frame["n"].tolist() == [BOOKINGS]
@@ -110,6 +110,16 @@ def test_computed_columns_are_nullable_and_typed_by_their_sql_type(shell: Intera
         "day": "object",
         "flag": "boolean",
     }
+
+
+def test_numeric_columns_of_large_results_are_floats(shell: InteractiveShell) -> None:
+    frame = run(
+        shell,
+        "%sql SELECT patient_id, avg((end_time - start_time > interval '30 minutes')::int) "
+        "AS long_share FROM bookings GROUP BY patient_id ORDER BY patient_id",
+    )
+    assert len(frame) > 1_000
+    assert frame["long_share"].dtype == "float64"
 
 
 def test_cell_magic_stores_the_result_with_o(shell: InteractiveShell) -> None:

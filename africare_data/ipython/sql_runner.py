@@ -24,6 +24,7 @@ import pandas as pd
 import psycopg
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
+from psycopg.types.numeric import FloatLoader
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from africare_data import embedded
@@ -34,6 +35,7 @@ from africare_data.frames import transport
 from africare_data.frames.assembly import rows_to_arrays, to_pandas
 from africare_data.frames.reading import FAST_PATH_MIN_ROWS
 from africare_data.frames.result_types import ResultTypes
+from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame
 
 __all__ = ["SqlRunner"]
 
@@ -84,6 +86,8 @@ class SqlRunner:
             columns = self._column_types().columns(result)
         except psycopg.Error as error:
             raise QueryError(_message(error, sql)) from error
+        if len(rows) <= SMALL_FRAME_MAX_ROWS:
+            return small_frame(rows, columns)
         return to_pandas(rows_to_arrays(rows, columns), columns, "UTC")
 
     def _copy_frame(self, connection: _Connection, sql: str, planned: int) -> pd.DataFrame:
@@ -103,6 +107,8 @@ class SqlRunner:
             return current
         self._conninfo = _conninfo(self._engine or get_engine())
         self._connection = psycopg.connect(self._conninfo, autocommit=True)
+        # numeric columns become float64 frames (the frames rule): read them as floats at once.
+        self._connection.adapters.register_loader("numeric", FloatLoader)
         self._types = ResultTypes(self._connection)
         return self._connection
 
