@@ -55,7 +55,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tqdm.auto import tqdm
 
-from africare_data import migrations
+from africare_data import embedded, migrations
+from africare_data.config import get_settings
 from africare_data.database import (
     create_database,
     drop_database,
@@ -209,6 +210,7 @@ async def setup(
     configure_display()
     configure_plots()
     seed_random()
+    _tell_where_data_goes()
     chosen = current_mode() if mode is None else Mode(mode)
     if chosen is Mode.DEMO and demo_data:
         database = resolve_url().database or ""
@@ -234,6 +236,15 @@ async def setup(
         await load_demo_data(db)
     _register_ipython(engine)
     return db
+
+
+def _tell_where_data_goes() -> None:
+    """On stderr, like the progress bars: which server a notebook outside the project uses."""
+    config = get_settings()
+    if config.uses_embedded_server:
+        notice = embedded.location_notice(config.AFRICARE_DATA_DIR)
+        if notice is not None:
+            sys.stderr.write(notice + "\n")
 
 
 def _register_ipython(engine: AsyncEngine) -> None:

@@ -1,8 +1,8 @@
 """The toolkit's data layer as a FastAPI web service (``pip install 'africare-data[api]'``).
 
-:func:`create_app` mounts the seed's routes on the same sessions and services the notebooks use.
-Nothing else in the package imports this module, so ``import africare_data`` works without
-FastAPI; ``africare-data serve`` imports it on demand.
+:func:`create_app` mounts the original document's routes on the same sessions and services the
+notebooks use. Nothing else in the package imports this module, so ``import africare_data`` works
+without FastAPI; ``africare-data serve`` imports it on demand.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="AfriCare data API",
         version=__version__,
-        description="The seed's endpoints on the africare-data sessions and services.",
+        description="The booking platform's endpoints on the africare-data sessions and services.",
         lifespan=_lifespan,
     )
     app.include_router(examples.router)
