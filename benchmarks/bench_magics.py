@@ -78,7 +78,9 @@ def _shell_magic(contender: str, url: URL) -> Callable[[str], Any]:
     return lambda line: shell.run_line_magic("sql", line)
 
 
-def _worker(contender: str, url_text: str, point_id: int, calls: int, repeat: int) -> dict[str, Any]:
+def _worker(
+    contender: str, url_text: str, point_id: int, calls: int, repeat: int
+) -> dict[str, Any]:
     """Both measurements of one contender, in this (fresh) process."""
     url = make_url(url_text)
     point = POINT.format(id=point_id)
@@ -126,7 +128,7 @@ def _run(contender: str, url: URL, args: argparse.Namespace) -> dict[str, Any] |
         "--repeat",
         str(args.repeat),
     ]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     marked = [line for line in output.splitlines() if line.startswith(_MARK)]
     answer: dict[str, Any] = json.loads(marked[-1].removeprefix(_MARK))
     return answer
@@ -160,9 +162,8 @@ def _report(results: dict[str, dict[str, Any] | None], rows: int, args: argparse
         if result is None:
             continue
         over = (result["point"] - raw["point"]) * 1000
-        print(
-            f"  {labels[name]:<34} {result['point'] * 1000:7.3f} ms   +{over:6.3f} ms over raw psycopg"
-        )
+        milliseconds = result["point"] * 1000
+        print(f"  {labels[name]:<34} {milliseconds:7.3f} ms   +{over:6.3f} ms over raw psycopg")
     floor = results["psql"]
     print(f"\nBULK: {rows:,} bookings, six columns, median of {args.repeat}")
     for name in ("psql", "ours", "psycopg", "jupysql"):
