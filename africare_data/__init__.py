@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         InvalidInputError,
         InvalidTransitionError,
         NotFoundError,
+        QueryError,
     )
     from africare_data.frames import (
         bookings_frame,
@@ -126,6 +127,7 @@ __all__ = [
     "Post",
     "PostCreate",
     "PostResponse",
+    "QueryError",
     "Settings",
     "TimeSlot",
     "User",
@@ -207,6 +209,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "InvalidInputError",
         "InvalidTransitionError",
         "NotFoundError",
+        "QueryError",
     ),
     "africare_data.frames": (
         "bookings_frame",
@@ -273,6 +276,16 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext africare_data``: the ``%sql`` magics and short toolkit errors in IPython.
+
+    An IPython hook rather than a public name; it imports IPython and pandas only when called.
+    """
+    from africare_data.ipython import register
+
+    register(ipython)
 
 
 def __dir__() -> list[str]:

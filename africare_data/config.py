@@ -44,16 +44,25 @@ _SECRET_QUERY_KEYS = frozenset({"password", "sslpassword"})
 _MASK = "***"
 
 
+_CHECKOUT = Path(__file__).resolve().parent.parent
+"""The folder the package was installed from (``pip install -e .``), if it is a checkout."""
+
+
 def default_data_dir() -> Path:
     """Return ``.africare/`` in the project: the nearest ancestor holding ``pyproject.toml``.
 
     Notebooks run with ``notebooks/`` as their working directory; walking up keeps them on the same
-    embedded server as the CLI started from the project root.
+    embedded server as the CLI started from the project root. Outside any project folder (a
+    notebook opened in the home directory, say) it is the toolkit checkout's ``.africare/``, so
+    such a notebook joins the project's server rather than starting a second one where it runs;
+    ``notebook.setup`` says where its data goes.
     """
     cwd = Path.cwd().resolve()
     for folder in (cwd, *cwd.parents):
         if (folder / "pyproject.toml").is_file():
             return folder / ".africare"
+    if (_CHECKOUT / "pyproject.toml").is_file():
+        return _CHECKOUT / ".africare"
     return cwd / ".africare"
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "EmbeddedStatus",
     "ServerState",
     "ensure_running",
+    "location_notice",
     "log_path",
     "pgdata_path",
     "server_url",
@@ -145,6 +146,24 @@ def serves(data_dir: Path, url: URL) -> bool:
         return False
     socket_dir = Path(host)
     return socket_dir in (pgdata_path(data_dir), status(data_dir).socket_dir)
+
+
+def location_notice(data_dir: Path, cwd: Path | None = None) -> str | None:
+    """Say where the data goes when ``cwd`` lies outside the project folder of ``data_dir``.
+
+    Inside the project (its ``notebooks/`` included) the place is the expected one and nothing is
+    said (None). A notebook started elsewhere would otherwise not know that it reads and writes
+    the project's server, or which one.
+    """
+    here = (cwd or Path.cwd()).resolve()
+    project = data_dir.parent
+    if here.is_relative_to(project):
+        return None
+    return (
+        f"This notebook runs outside the project folder {project}: its data goes to the "
+        f"embedded PostgreSQL in {data_dir} (set AFRICARE_DATA_DIR or SQLALCHEMY_DATABASE_URI "
+        "to use another)"
+    )
 
 
 def ensure_running(data_dir: Path) -> Path:

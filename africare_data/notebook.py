@@ -25,6 +25,10 @@ what a cell's output depends on besides the data: pandas' display options, matpl
 (font, sizes, resolution) and the random seeds. The notebook tests compare the stored outputs,
 plots included, with those of a fresh run in either mode.
 
+Inside IPython, :func:`setup` also registers the ``%sql`` magics on the notebook's database and
+the short display of the toolkit's errors (``africare_data.ipython``), as ``%load_ext
+africare_data`` does for the toolkit's own database.
+
 Top-level ``await`` is the primary style: IPython runs such cells on the kernel's event loop. For
 code that must stay synchronous, :func:`run` drives a coroutine to completion on that same loop,
 so pooled asyncpg connections never end up "attached to a different loop".
@@ -37,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
@@ -50,7 +55,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tqdm.auto import tqdm
 
-from africare_data import migrations
+from africare_data import embedded, migrations
+from africare_data.config import get_settings
 from africare_data.database import (
     create_database,
     drop_database,
@@ -204,6 +210,7 @@ async def setup(
     configure_display()
     configure_plots()
     seed_random()
+    _tell_where_data_goes()
     chosen = current_mode() if mode is None else Mode(mode)
     if chosen is Mode.DEMO and demo_data:
         database = resolve_url().database or ""
@@ -227,7 +234,27 @@ async def setup(
     )
     if demo_data and migrate:
         await load_demo_data(db)
+    _register_ipython(engine)
     return db
+
+
+def _tell_where_data_goes() -> None:
+    """On stderr, like the progress bars: which server a notebook outside the project uses."""
+    config = get_settings()
+    if config.uses_embedded_server:
+        notice = embedded.location_notice(config.AFRICARE_DATA_DIR)
+        if notice is not None:
+            sys.stderr.write(notice + "\n")
+
+
+def _register_ipython(engine: AsyncEngine) -> None:
+    """Inside IPython, ``%sql`` reads the notebook's database and toolkit errors show short."""
+    ipython = sys.modules.get("IPython")
+    shell = None if ipython is None else ipython.get_ipython()
+    if shell is not None:
+        from africare_data.ipython import register
+
+        register(shell, engine)
 
 
 async def load_demo_data(

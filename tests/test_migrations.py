@@ -59,9 +59,22 @@ async def test_upgrade_downgrade_upgrade(empty_database: tuple[URL, AsyncEngine]
     await migrations.upgrade(engine)
     assert await migrations.current_revision(engine) == HEAD
     created = await schema_objects(engine)
-    assert set(created["tables"]) >= {"bookings", "event_types", "examples", "posts", "users"}
-    assert created["types"] == ["booking_status"]
+    assert set(created["tables"]) >= {
+        "availability_exceptions",
+        "availability_rules",
+        "bookings",
+        "event_types",
+        "examples",
+        "posts",
+        "practitioner_event_types",
+        "users",
+    }
+    assert created["types"] == ["availability_exception_kind", "booking_status"]
     assert set(created["constraints"]) >= {
+        "ck_availability_exceptions_ends_after_starts",
+        "ck_availability_rules_end_after_start",
+        "ck_availability_rules_weekday_range",
+        "ex_availability_rules_no_overlap",
         "ck_bookings_end_after_start",
         "ck_event_types_duration_positive",
     }
@@ -71,7 +84,20 @@ async def test_upgrade_downgrade_upgrade(empty_database: tuple[URL, AsyncEngine]
         "tr_bookings_no_overlap_insert:A",
         "tr_bookings_no_overlap_update:A",
     ]
-    assert created["functions"] == ["bookings_no_overlap_check"]
+    assert created["functions"] == ["bookings_no_overlap_check", "practitioner_availability"]
+
+    await migrations.downgrade(engine, "0004")  # availability gone, bookings untouched
+    without_availability = await schema_objects(engine)
+    assert not {
+        "availability_exceptions",
+        "availability_rules",
+        "practitioner_event_types",
+    } & set(without_availability["tables"])
+    assert without_availability["types"] == ["booking_status"]
+    assert without_availability["functions"] == ["bookings_no_overlap_check"]
+    assert without_availability["triggers"] == created["triggers"]
+    await migrations.upgrade(engine)
+    assert await schema_objects(engine) == created
 
     await migrations.downgrade(engine, "0002")  # back to the exclusion constraint, no triggers
     before = await schema_objects(engine)

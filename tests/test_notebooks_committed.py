@@ -21,6 +21,8 @@ EXPECTED = [
     "03_booking_workflow.ipynb",
     "04_bookings_analysis.ipynb",
     "05_migrations.ipynb",
+    "07_data_layer.ipynb",
+    "08_web_api.ipynb",
 ]
 RAISES_TAG = "raises-exception"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))

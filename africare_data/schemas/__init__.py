@@ -4,6 +4,16 @@ Families follow one pattern (``XCreate`` / ``XUpdate`` / ``XResponse``); every r
 ``from_attributes=True``, so ``XResponse.model_validate(orm_object)`` works.
 """
 
+from africare_data.schemas.availability import (
+    AvailabilityExceptionCreate,
+    AvailabilityExceptionResponse,
+    AvailabilityRuleCreate,
+    AvailabilityRuleResponse,
+    PractitionerSlot,
+    TimeZoneName,
+    Weekday,
+    WeeklyAvailabilityUpdate,
+)
 from africare_data.schemas.booking import (
     MAX_BOOKING_DURATION,
     BookingCancel,
@@ -33,6 +43,10 @@ __all__ = [
     "MAX_BOOKING_DURATION",
     "MAX_OFFSET",
     "MAX_PAGE_SIZE",
+    "AvailabilityExceptionCreate",
+    "AvailabilityExceptionResponse",
+    "AvailabilityRuleCreate",
+    "AvailabilityRuleResponse",
     "BookingCancel",
     "BookingCreate",
     "BookingResponse",
@@ -47,10 +61,14 @@ __all__ = [
     "Page",
     "PostCreate",
     "PostResponse",
+    "PractitionerSlot",
     "StorableText",
     "TimeSlot",
+    "TimeZoneName",
     "Timestamp",
     "UserCreate",
     "UserResponse",
     "UserWithPosts",
+    "Weekday",
+    "WeeklyAvailabilityUpdate",
 ]

@@ -8,9 +8,8 @@
    like ``db.commit()``. (Returning ``None`` or ``False`` for a row that is not there is a
    return.) Reads commit nothing; they run in the session's transaction, beginning one if needed.
 3. **A writing call that raises commits nothing, and leaves the session as it found it.** Its own
-   statements run in a SAVEPOINT and are undone, whatever refused them (a domain error, or any
-   database error); the locks they took (e.g. the no-overlap rule's practitioner lock) go with
-   them. Then:
+   statements are undone, whatever refused them (a domain error, or any database error); the
+   locks they took (e.g. the no-overlap rule's practitioner lock) go with them. Then:
 
    a. If the caller had work in progress when the call began (pending, dirty or deleted objects,
       or an open transaction, however begun: the session cannot tell reads from flushed writes),
@@ -20,19 +19,20 @@
    b. If not, the call ends the transaction it began without committing anything of anyone's.
 
    Either way the objects the caller holds stay loaded, not expired (in async code, touching an
-   expired attribute raises ``MissingGreenlet``): the few the undone statements had changed are
-   read again.
+   expired attribute raises ``MissingGreenlet``): those the undo expired are read again.
 4. **The session stays usable after any refusal.** When the transaction itself cannot continue
    (the connection was lost, a read failed on the database, the caller's own pending objects
    could not be flushed, the call was interrupted by cancellation or ``KeyboardInterrupt``), it
    is rolled back as a whole: still nothing is committed, but the caller's uncommitted work is
    gone with it.
 
-:func:`writing` is the boundary of a writing call (:func:`committing`) around one
-:func:`savepoint`; a call that retries or explains a refusal uses the two separately, and every
-statement it runs inside the boundary is in a savepoint or a :func:`reading` block. How a call
-achieves rule 3 (a SAVEPOINT, or a plain ROLLBACK when nothing was in progress) is not part of
-the contract.
+:func:`writing` is the boundary of one writing call. How it keeps rule 3 costs the least round
+trips the situation allows: with work of the caller's in progress, the call's statements run in
+a SAVEPOINT, so that only they are undone; with none, they are the only statements of the
+transaction the call begins (BEGIN, the statements, COMMIT), and a refusal rolls that transaction
+back whole. Its ``context`` (the values the call writes, by column name) goes to the one
+translator of database errors, :func:`~africare_data.errors.translate_integrity_errors`, so the
+domain error names them; services do not catch and re-raise translated errors.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 import pydantic
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from africare_data.errors import (
     InvalidInputError,
@@ -56,7 +56,6 @@ from africare_data.errors import (
 from africare_data.models.base import MAX_ID
 
 __all__ = [
-    "committing",
     "has_work_in_progress",
     "reading",
     "reload_if_expired",
@@ -75,9 +74,9 @@ TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 
 Writers of bookings queue on per-practitioner advisory locks, taken in ascending order by the
 no-overlap triggers, so a deadlock should not happen; should PostgreSQL still abort one (e.g. a
-row lock taken by another writer in another order), retrying is the backstop. The
-failed attempt's SAVEPOINT was rolled back, so the retry starts from the state before it and,
-under READ COMMITTED, sees the winner's committed row.
+row lock taken by another writer in another order), retrying is the backstop. The failed
+attempt's statements were undone, so the retry starts from the state before it and, under READ
+COMMITTED, sees the winner's committed row.
 """
 RETRY_ATTEMPTS = 5
 
@@ -111,27 +110,23 @@ def describe(error: pydantic.ValidationError) -> str:
 
 
 @asynccontextmanager
-async def writing(db: AsyncSession) -> AsyncIterator[None]:
-    """One writing call, its statements all in one savepoint: commit, or refuse per the contract."""
-    async with committing(db), savepoint(db):
-        yield
+async def writing(db: AsyncSession, **context: object) -> AsyncIterator[None]:
+    """One writing call: commit on success; on a refusal, commit nothing (the contract's rule 3).
 
-
-@asynccontextmanager
-async def committing(db: AsyncSession) -> AsyncIterator[None]:
-    """The boundary of one writing call: commit on success; on a refusal, commit nothing.
-
-    What a refusal leaves behind depends on whether the caller had work in progress when the
-    call began (rule 3 of the module docstring).
+    ``context`` names the values the call writes (``email=...``, ``event_type_id=...``), for the
+    domain error a refusal becomes.
     """
-    caller_work = has_work_in_progress(db)
+    if has_work_in_progress(db):
+        async with _committing(db), savepoint(db, **context):
+            yield
+        return
     try:
-        yield
+        with translate_integrity_errors(**context):
+            yield
     except BaseException as error:
-        if not isinstance(error, Exception) or _transaction_failed(db):
-            await db.rollback()  # interrupted, or the transaction cannot continue
-        elif db.in_transaction() and not caller_work:
-            await _end_undone(db)
+        await db.rollback()
+        if isinstance(error, Exception) and not _connection_lost(error):
+            await _reload_expired(db)
         raise
     try:
         await db.commit()
@@ -141,41 +136,65 @@ async def committing(db: AsyncSession) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def savepoint(db: AsyncSession) -> AsyncIterator[None]:
-    """Run the block in a SAVEPOINT: on an error only its statements are undone.
-
-    ``IntegrityError`` for a rule we know becomes the matching domain error. Beginning the
-    SAVEPOINT flushes the caller's pending objects first, so they are not undone with the block.
-    """
-    nested = await db.begin_nested()
+async def _committing(db: AsyncSession) -> AsyncIterator[None]:
+    """The boundary of a call that began with the caller's work in progress: commit on success;
+    on a refusal leave that work in its open transaction, unless the transaction cannot go on."""
     try:
-        with translate_integrity_errors():
-            yield
-            await nested.commit()
-    except Exception:
-        await _undo(db, nested)
+        yield
+    except BaseException as error:
+        if not isinstance(error, Exception) or _transaction_failed(db):
+            await db.rollback()  # interrupted, or the transaction cannot continue
+        raise
+    try:
+        await db.commit()
+    except BaseException:
+        await db.rollback()
         raise
 
 
-async def _undo(db: AsyncSession, nested: AsyncSessionTransaction) -> None:
-    """Roll back to the SAVEPOINT and read again what the undo expired; if that fails, the
-    transaction cannot continue: roll it all back (committing nothing)."""
+@asynccontextmanager
+async def savepoint(db: AsyncSession, **context: object) -> AsyncIterator[None]:
+    """Run the block in a SAVEPOINT: on an error only its statements are undone.
+
+    ``IntegrityError`` for a rule we know becomes the matching domain error, naming ``context``.
+    Beginning the SAVEPOINT flushes the caller's pending objects first, so they are not undone
+    with the block.
+    """
+    nested = await db.begin_nested()
     try:
-        await nested.rollback()  # after a failed flush: only closes it, the flush rolled it back
+        with translate_integrity_errors(**context):
+            yield
+            await nested.commit()
+    except Exception:
+        try:
+            await nested.rollback()  # after a failed flush: only closes it
+            await _reload_expired(db, end_transaction=False)
+        except Exception:
+            await db.rollback()  # the transaction cannot continue: roll it all back
+        raise
+
+
+async def _reload_expired(db: AsyncSession, *, end_transaction: bool = True) -> None:
+    """Read again the objects an undo expired, so the caller's stay loaded (rule 3).
+
+    The reads run in a transaction of their own unless ``end_transaction`` is false; its COMMIT
+    writes nothing and, unlike a ROLLBACK, leaves the objects loaded. If reading fails, the
+    transaction cannot continue: it is rolled back (committing nothing).
+    """
+    try:
         for instance in list(db.identity_map.values()):
             if inspect(instance).expired:
                 await db.refresh(instance)
+        if end_transaction and db.in_transaction():
+            await db.commit()
     except Exception:
         await db.rollback()
 
 
-async def _end_undone(db: AsyncSession) -> None:
-    """End the call's own transaction, whose statements were all undone: its COMMIT writes
-    nothing, and unlike a ROLLBACK it leaves the session's objects loaded."""
-    try:
-        await db.commit()
-    except Exception:
-        await db.rollback()
+def _connection_lost(error: Exception) -> bool:
+    """Whether ``error`` (or the database error under it) says the connection is gone."""
+    cause = error if isinstance(error, DBAPIError) else error.__cause__
+    return isinstance(cause, DBAPIError) and cause.connection_invalidated
 
 
 def has_work_in_progress(db: AsyncSession) -> bool:
@@ -192,8 +211,8 @@ def _transaction_failed(db: AsyncSession) -> bool:
 async def retrying(operation: Callable[[], Awaitable[ResultT]]) -> ResultT:
     """Await ``operation()``, again (up to :data:`RETRY_ATTEMPTS` times) after a deadlock abort.
 
-    ``operation`` must be a whole :func:`savepoint` block, so each attempt starts from the
-    state before it.
+    ``operation`` must be a whole :func:`writing` call, so each attempt starts from the state
+    before it: a refused attempt undid its own statements.
     """
     attempt = 1
     while True:

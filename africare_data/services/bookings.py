@@ -2,18 +2,17 @@
 
 Correctness under concurrency comes from PostgreSQL, not from checks in Python:
 
-* no double booking: the no-overlap rule ``ex_bookings_no_overlap`` (statement-level triggers,
-  :mod:`africare_data.models.no_overlap`) refuses an overlapping pending or confirmed booking of
-  the same practitioner, whichever transaction comes second; the refusal becomes
-  :class:`~africare_data.errors.BookingConflictError` naming the booking it hit. The trigger
-  makes writers of one practitioner's calendar queue on a transaction-scoped advisory lock, so
-  the services need no locking of their own;
+* no double booking: the no-overlap rule (``docs/architecture.md``) refuses an overlapping
+  booking, whichever transaction comes second, as
+  :class:`~africare_data.errors.BookingConflictError` naming the booking in the way; the
+  services need no locking of their own;
 * status changes are single conditional ``UPDATE ... WHERE status IN (...) RETURNING``
   statements: concurrent confirmations or a cancellation racing a confirmation serialise on the
   row lock, and only a change whose condition still holds wins.
 
 ``confirm_booking``, ``cancel_booking`` and ``reschedule_booking`` return ``None`` when the
-booking does not exist or its status does not allow the change (the seed's contract); with
+booking does not exist or its status does not allow the change (the original document's
+contract); with
 ``strict=True`` they raise :class:`~africare_data.errors.NotFoundError` or
 :class:`~africare_data.errors.InvalidTransitionError` instead.
 """
@@ -29,21 +28,20 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from africare_data.errors import (
-    BookingConflictError,
     InvalidBookingError,
     InvalidInputError,
     InvalidTransitionError,
     NotFoundError,
+    OutsideAvailabilityError,
 )
 from africare_data.models import Booking, BookingStatus, EventType
 from africare_data.schemas.booking import BookingCancel, BookingCreate, EventTypeCreate, TimeSlot
+from africare_data.services import slots
 from africare_data.services._transaction import (
-    committing,
     describe,
     reading,
     reload_if_expired,
     retrying,
-    savepoint,
     validated,
     writing,
 )
@@ -97,7 +95,7 @@ async def get_event_types(db: AsyncSession) -> Sequence[EventType]:
 
 
 class BookingService:
-    """The booking operations, as static methods taking the session first (the seed's shape)."""
+    """The booking operations, static methods taking the session first (the document's shape)."""
 
     @staticmethod
     async def create_booking(
@@ -116,6 +114,8 @@ class BookingService:
                 nothing is sent to the database.
             BookingConflictError: the time overlaps a pending or confirmed booking of the
                 practitioner; carries that booking's id, start and end.
+            OutsideAvailabilityError: the practitioner has availability recorded and the time
+                is not inside it (:mod:`africare_data.services.slots`).
             NotFoundError: ``event_type_id`` names no event type.
         """
         data = validated(
@@ -128,23 +128,21 @@ class BookingService:
             event_type_id=event_type_id,
         )
 
-        async def insert() -> Booking:
-            booking = Booking(**data.model_dump(), status=BookingStatus.PENDING)
-            async with savepoint(db):
-                db.add(booking)
-                await db.flush()
-                await db.refresh(booking)
-            return booking
+        values = data.model_dump()
+        # One INSERT ... SELECT ... WHERE <available> RETURNING: the row comes back with its id
+        # and server defaults, no refresh needed; no row means outside availability.
+        statement = slots.insert_if_available({**values, "status": BookingStatus.PENDING})
 
-        async with committing(db):
-            try:
-                booking = await retrying(insert)
-            except BookingConflictError as error:
-                raise await _described_conflict(
-                    db, data.start_time, data.end_time, practitioner_id=data.practitioner_id
-                ) from error.__cause__
-            except NotFoundError as error:
-                raise NotFoundError("EventType", data.event_type_id) from error.__cause__
+        async def insert_once() -> Booking:
+            async with writing(db, **values):
+                booking = (await db.execute(statement)).scalar_one_or_none()
+                if booking is None:
+                    raise OutsideAvailabilityError(
+                        data.practitioner_id, data.start_time, data.end_time
+                    )
+                return booking
+
+        booking = await retrying(insert_once)
         await reload_if_expired(db, booking)
         return booking
 
@@ -239,7 +237,8 @@ class BookingService:
     ) -> Booking | None:
         """Move an active booking to ``[new_start, new_end)`` atomically; status is kept.
 
-        On a conflict nothing changes and ``BookingConflictError`` names the booking in the way.
+        On a conflict nothing changes and ``BookingConflictError`` names the booking in the way;
+        a time outside the practitioner's availability raises ``OutsideAvailabilityError``.
         Returns ``None`` when the booking is missing or cancelled (``strict=True``: raises).
         """
         times = _validated_times(new_start, new_end, "new_start", "new_end")
@@ -260,39 +259,35 @@ class BookingService:
         day_start: datetime,
         day_end: datetime,
         duration: timedelta,
+        *,
+        step: timedelta | None = None,
     ) -> list[TimeSlot]:
-        """The free intervals of ``[day_start, day_end)`` at least ``duration`` long, in order.
+        """Free time of ``[day_start, day_end)``, in order: inside the practitioner's
+        availability (all of the window for one with none recorded), minus time off and
+        pending and confirmed bookings (cancelled ones free their time).
 
-        Pending and confirmed bookings occupy time; cancelled ones do not. Each slot is a maximal
-        gap (book any ``duration`` inside it).
+        Without ``step``: the maximal free intervals at least ``duration`` long (book any
+        ``duration`` inside one). With ``step`` (e.g. ``slots.DEFAULT_STEP``, 15 minutes): the
+        bookable slots of exactly ``duration``, starting every ``step`` from the start of each
+        available interval. One query either way (:mod:`africare_data.services.slots`).
         """
         day_start = checked(TIMESTAMP, "day_start", day_start, InvalidBookingError)
         day_end = checked(TIMESTAMP, "day_end", day_end, InvalidBookingError)
         if day_end <= day_start:
             raise InvalidBookingError("day_end: must be after day_start")
         duration = positive("duration", duration, InvalidBookingError)
+        if step is not None:
+            step = positive("step", step, InvalidBookingError)
         practitioner_id = checked(ID, "practitioner_id", practitioner_id, InvalidBookingError)
-        async with reading(db):
-            result = await db.execute(
-                select(Booking.start_time, Booking.end_time)
-                .where(
-                    Booking.practitioner_id == practitioner_id,
-                    Booking.status.in_(ACTIVE_STATUSES),
-                    Booking.start_time < day_end,
-                    Booking.end_time > day_start,
-                )
-                .order_by(Booking.start_time)
-            )
-            busy = result.all()
-        slots: list[TimeSlot] = []
-        cursor = day_start
-        for busy_start, busy_end in busy:
-            if busy_start - cursor >= duration:
-                slots.append(TimeSlot(start=cursor, end=busy_start))
-            cursor = max(cursor, busy_end)
-        if day_end - cursor >= duration:
-            slots.append(TimeSlot(start=cursor, end=day_end))
-        return slots
+        if step is None:
+            return await slots.free_intervals(db, practitioner_id, day_start, day_end, duration)
+        return await slots.free_slots(db, practitioner_id, day_start, day_end, duration, step)
+
+
+async def _refuse_if_outside(db: AsyncSession, booking_id: int, times: TimeSlot) -> None:
+    practitioner_id = await slots.practitioner_if_outside(db, booking_id, times.start, times.end)
+    if practitioner_id is not None:
+        raise OutsideAvailabilityError(practitioner_id, times.start, times.end)
 
 
 def _status(value: BookingStatus | str) -> BookingStatus:
@@ -327,7 +322,7 @@ async def _transition(
 ) -> Booking | None:
     """One ``UPDATE ... WHERE id = :id AND status IN (...) RETURNING *``, committed.
 
-    ``moving_to`` is the new time range of a reschedule, named when it conflicts.
+    ``moving_to`` (a reschedule) adds the availability condition to the ``WHERE``.
     """
     found_id = lookup_id("booking_id", booking_id)
     if found_id is None:
@@ -338,17 +333,24 @@ async def _transition(
     changes = dict(values, updated_at=func.now())
     if target is not None:
         changes["status"] = target
+    conditions = [Booking.id == booking_id, Booking.status.in_(from_statuses)]
+    if moving_to is not None:
+        conditions.append(
+            slots.availability_allows(Booking.practitioner_id, moving_to.start, moving_to.end)
+        )
     statement = (
         update(Booking)
-        .where(Booking.id == booking_id, Booking.status.in_(from_statuses))
+        .where(*conditions)
         .values(**changes)
         .returning(Booking)
         .execution_options(populate_existing=True, synchronize_session=False)
     )
 
     async def change() -> Booking | None:
-        async with savepoint(db):
+        async with writing(db, booking_id=booking_id):
             changed = (await db.execute(statement)).scalar_one_or_none()
+            if changed is None and moving_to is not None:
+                await _refuse_if_outside(db, booking_id, moving_to)
             if changed is None and strict:
                 current = await db.scalar(select(Booking.status).where(Booking.id == booking_id))
                 if current is None:
@@ -357,56 +359,7 @@ async def _transition(
                 raise InvalidTransitionError(booking_id, current.value, wanted)
         return changed
 
-    async with committing(db):
-        try:
-            booking = await retrying(change)
-        except BookingConflictError as error:
-            if moving_to is None:
-                raise
-            raise await _described_conflict(
-                db, moving_to.start, moving_to.end, booking_id=booking_id
-            ) from error.__cause__
+    booking = await retrying(change)
     if booking is not None:
         await reload_if_expired(db, booking)
     return booking
-
-
-async def _described_conflict(
-    db: AsyncSession,
-    start: datetime,
-    end: datetime,
-    *,
-    practitioner_id: int | None = None,
-    booking_id: int | None = None,
-) -> BookingConflictError:
-    """The conflict error, naming the active booking ``[start, end)`` collides with.
-
-    The practitioner is ``practitioner_id``, or that of booking ``booking_id`` (being moved, so
-    not a conflict of its own).
-    """
-    async with reading(db):
-        if practitioner_id is None:
-            practitioner_id = await db.scalar(
-                select(Booking.practitioner_id).where(Booking.id == booking_id)
-            )
-        if practitioner_id is None:
-            return BookingConflictError()
-        query = (
-            select(Booking.id, Booking.start_time, Booking.end_time)
-            .where(
-                Booking.practitioner_id == practitioner_id,
-                Booking.status.in_(ACTIVE_STATUSES),
-                Booking.start_time < end,
-                Booking.end_time > start,
-            )
-            .order_by(Booking.start_time, Booking.id)
-            .limit(1)
-        )
-        if booking_id is not None:
-            query = query.where(Booking.id != booking_id)
-        row = (await db.execute(query)).first()
-    if row is None:
-        return BookingConflictError(practitioner_id=practitioner_id)
-    return BookingConflictError(
-        row.id, row.start_time, row.end_time, practitioner_id=practitioner_id
-    )

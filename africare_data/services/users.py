@@ -1,4 +1,4 @@
-"""Users and their posts: the seed's one-to-many example, loaded explicitly.
+"""Users and their posts: the original document's one-to-many example, loaded explicitly.
 
 ``User.posts`` and ``Post.author`` are ``lazy="raise"``: async code cannot lazy-load, so loading is
 always explicit (``selectinload``) and a forgotten load fails with an error naming the relationship.
@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from africare_data.errors import DuplicateEmailError, NotFoundError
 from africare_data.models import Post, User
 from africare_data.schemas.user import PostCreate, UserCreate
 from africare_data.services._transaction import reading, reload_if_expired, validated, writing
@@ -30,12 +29,9 @@ async def create_user(db: AsyncSession, name: str, email: str) -> User:
     stripped = email.strip() if isinstance(email, str) else email
     data = validated(UserCreate, name=name, email=stripped)
     user = User(name=data.name, email=data.email, posts=[])
-    try:
-        async with writing(db):
-            db.add(user)
-            await db.flush()
-    except DuplicateEmailError as error:
-        raise DuplicateEmailError(data.email) from error.__cause__
+    async with writing(db, email=data.email):
+        db.add(user)
+        await db.flush()
     await reload_if_expired(db, user)
     return user
 
@@ -53,12 +49,9 @@ async def create_post(db: AsyncSession, author_id: int, title: str, content: str
     """Insert a post by user ``author_id``; an unknown author raises :class:`NotFoundError`."""
     data = validated(PostCreate, author_id=author_id, title=title, content=content)
     post = Post(author_id=data.author_id, title=data.title, content=data.content)
-    try:
-        async with writing(db):
-            db.add(post)
-            await db.flush()
-    except NotFoundError as error:
-        raise NotFoundError("User", data.author_id) from error.__cause__
+    async with writing(db, author_id=data.author_id):
+        db.add(post)
+        await db.flush()
     await reload_if_expired(db, post)
     return post
 

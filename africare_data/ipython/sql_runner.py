@@ -1,0 +1,174 @@
+"""Hand-written SQL run on the toolkit's database, its result typed like ``frames``.
+
+The ``%sql`` magics are synchronous, so they use a synchronous psycopg connection (autocommit:
+each statement commits, as in ``psql``) to the database of the toolkit's engine: the same
+server, database and user, with no event loop involved and nothing to type. How rows travel
+depends on the result's size, as in ``frames``:
+
+* small results (the planner expects fewer than ``frames.FAST_PATH_MIN_ROWS`` rows), and every
+  statement with ``:name`` parameters, run on the psycopg connection: about the driver's own time;
+* large results stream through ``frames``' binary ``COPY`` transport (ADBC into Arrow record
+  batches written straight into the frame's columns), inside a snapshot exported by the psycopg
+  connection, so they see exactly what a query on it would.
+
+Column dtypes come from the result's PostgreSQL column types (``frames.result_types``), so an empty
+result keeps its dtypes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+import pandas as pd
+import psycopg
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
+from psycopg.types.numeric import FloatLoader
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from africare_data import embedded
+from africare_data.config import get_settings
+from africare_data.database import get_engine
+from africare_data.errors import QueryError
+from africare_data.frames import transport
+from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.reading import FAST_PATH_MIN_ROWS
+from africare_data.frames.result_types import ResultTypes
+from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame
+
+__all__ = ["SqlRunner"]
+
+_Connection = psycopg.Connection[tuple[Any, ...]]
+# A statement that reads (may take the COPY path): its first word, after comments and parentheses.
+_READING: Final = re.compile(
+    r"^(?:\s|--[^\n]*\n|/\*.*?\*/|\()*(select|with|table|values)\b", re.I | re.S
+)
+
+
+class SqlRunner:
+    """Runs SQL on the database of ``engine`` (default: the toolkit's engine, at first use)."""
+
+    def __init__(self, engine: AsyncEngine | None = None) -> None:
+        self._engine = engine
+        self._connection: _Connection | None = None
+        self._conninfo = ""
+        self._types: ResultTypes | None = None
+
+    def use(self, engine: AsyncEngine | None) -> None:
+        """Run the next statements on ``engine``'s database (``None``: the toolkit's engine)."""
+        self.close()
+        self._engine = engine
+
+    def close(self) -> None:
+        """Close the connection; the next statement opens a new one."""
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+
+    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame | None:
+        """The result of ``sql`` as a typed frame; ``None`` for a statement without rows.
+
+        Raises :class:`QueryError` with PostgreSQL's message and position when it refuses.
+        """
+        connection = self._connect()
+        try:
+            if params is None and _READING.match(sql):
+                planned = _planned_rows(connection, sql)
+                if planned >= FAST_PATH_MIN_ROWS:
+                    return self._copy_frame(connection, sql, planned)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                result = cursor.pgresult
+                if cursor.description is None or result is None:
+                    return None
+                rows = cursor.fetchall()
+            columns = self._column_types().columns(result)
+        except psycopg.Error as error:
+            raise QueryError(_message(error, sql)) from error
+        if len(rows) <= SMALL_FRAME_MAX_ROWS:
+            return small_frame(rows, columns)
+        return to_pandas(rows_to_arrays(rows, columns), columns, "UTC")
+
+    def _copy_frame(self, connection: _Connection, sql: str, planned: int) -> pd.DataFrame:
+        with connection.transaction():
+            snapshot_row = connection.execute("SELECT pg_export_snapshot()").fetchone()
+            snapshot = str(snapshot_row[0]) if snapshot_row else ""
+            columns = self._column_types().columns(_described(connection, sql))
+            return transport.copy_frame(self._conninfo, snapshot, sql, columns, "UTC", planned)
+
+    def _column_types(self) -> ResultTypes:
+        assert self._types is not None  # set with the connection
+        return self._types
+
+    def _connect(self) -> _Connection:
+        current = self._connection
+        if current is not None and not current.closed and not current.broken:
+            return current
+        self._conninfo = _conninfo(self._engine or get_engine())
+        self._connection = psycopg.connect(self._conninfo, autocommit=True)
+        # numeric columns become float64 frames (the frames rule): read them as floats at once.
+        self._connection.adapters.register_loader("numeric", FloatLoader)
+        self._types = ResultTypes(self._connection)
+        return self._connection
+
+
+def _conninfo(engine: AsyncEngine) -> str:
+    """libpq connection parameters for the database of ``engine`` (its unix socket when it runs
+    on the embedded server, whose socket directory is only known once it runs)."""
+    url = engine.url
+    host = url.host or url.query.get("host")
+    if not host:
+        settings = get_settings()
+        if settings.uses_embedded_server:
+            host = str(embedded.ensure_running(settings.AFRICARE_DATA_DIR))
+    parts: dict[str, str | int | None] = {
+        "host": host if isinstance(host, str) else None,
+        "port": url.port,
+        "user": url.username,
+        "password": None if url.password is None else str(url.password),
+        "dbname": url.database,
+    }
+    return make_conninfo("", **{key: value for key, value in parts.items() if value})
+
+
+_EXPLAIN: Final = "EXPLAIN (FORMAT JSON) "
+
+
+def _planned_rows(connection: _Connection, sql: str) -> int:
+    """The planner's row estimate for ``sql`` (``EXPLAIN``, not run)."""
+    try:
+        row = connection.execute(_EXPLAIN + sql).fetchone()
+    except psycopg.Error as error:
+        raise QueryError(_message(error, sql, shift=len(_EXPLAIN))) from error
+    plan: Any = row[0] if row else [{"Plan": {"Plan Rows": 0}}]
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _described(connection: _Connection, sql: str) -> pq.abc.PGresult:
+    """The columns ``sql`` returns, without running it (an unnamed prepared statement)."""
+    pgconn = connection.pgconn
+    for result in (pgconn.prepare(b"", sql.encode()), pgconn.describe_prepared(b"")):
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            message = (result.error_message or b"").decode(errors="replace").strip()
+            raise QueryError(message or "PostgreSQL could not describe the statement")
+    return result
+
+
+def _message(error: psycopg.Error, sql: str, *, shift: int = 0) -> str:
+    """PostgreSQL's message, and the statement's line with a caret under the position (which
+    counts ``shift`` characters sent before ``sql``)."""
+    primary = error.diag.message_primary or str(error).strip().splitlines()[0]
+    lines = [primary]
+    position = error.diag.statement_position
+    if position and position.isdigit():
+        offset = min(max(int(position) - 1 - shift, 0), len(sql))
+        line_start = sql.rfind("\n", 0, offset) + 1
+        line_end = sql.find("\n", offset)
+        line = sql[line_start : len(sql) if line_end < 0 else line_end]
+        number = sql.count("\n", 0, offset) + 1
+        prefix = f"LINE {number}: "
+        lines += [prefix + line, " " * (len(prefix) + offset - line_start) + "^"]
+    if error.diag.message_hint:
+        lines.append(f"HINT: {error.diag.message_hint}")
+    return "\n".join(lines)

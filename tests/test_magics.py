@@ -1,0 +1,242 @@
+"""The ``%sql`` magics in a real IPython shell against a real PostgreSQL database.
+
+The database is a scratch database of this module with 25,000 synthetic bookings, enough for a
+whole-table query to take the ``COPY`` path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from africare_data import frames, migrations
+from africare_data.database import make_engine, make_session_maker, scratch_database
+from africare_data.frames import transport
+from africare_data.ipython import SqlMagics, register
+from africare_data.ipython.sql_params import UnboundParameterError, bind_parameters
+from africare_data.synthetic import generate_bookings, load_bookings
+
+BOOKINGS = 25_000
+BOOKING_DTYPES = {
+    "id": "int64",
+    "practitioner_id": "int64",
+    "patient_id": "int64",
+    "event_type_id": "Int64",
+    "start_time": "datetime64[us, UTC]",
+    "end_time": "datetime64[us, UTC]",
+    "status": frames.STATUS_DTYPE,
+    "created_at": "datetime64[us, UTC]",
+    "updated_at": "datetime64[us, UTC]",
+    "cancelled_at": "datetime64[us, UTC]",
+    "cancellation_reason": pd.StringDtype("pyarrow"),
+}
+
+
+@pytest.fixture(scope="module")
+async def magic_engine(server_url: URL) -> AsyncIterator[AsyncEngine]:
+    """An engine on a migrated scratch database holding :data:`BOOKINGS` bookings."""
+    async with scratch_database("magics", url=server_url) as url:
+        engine = make_engine(url)
+        try:
+            await migrations.upgrade(engine)
+            async with make_session_maker(engine)() as session:
+                await load_bookings(session, generate_bookings(BOOKINGS, seed=3))
+            async with engine.begin() as connection:
+                await connection.execute(text("ANALYZE bookings"))
+            yield engine
+        finally:
+            await engine.dispose()
+
+
+@pytest.fixture
+def shell(magic_engine: AsyncEngine) -> Iterator[InteractiveShell]:
+    """IPython's shell with the magics loaded by ``%load_ext`` and pointed at the test database."""
+    ipython = InteractiveShell.instance()
+    ipython.run_cell("%load_ext africare_data", store_history=False)
+    magics = register(ipython, magic_engine)
+    yield ipython
+    magics.runner.close()
+    for name in ("agenda", "needle", "zero"):
+        ipython.user_ns.pop(name, None)
+
+
+def run(shell: InteractiveShell, cell: str) -> Any:
+    """Run ``cell`` and return its result; fail on any error."""
+    result = shell.run_cell(cell, store_history=False)
+    result.raise_error()
+    return result.result
+
+
+def test_load_ext_registers_the_line_and_cell_magic(shell: InteractiveShell) -> None:
+    magics = shell.magics_manager.magics
+    assert "sql" in magics["line"]
+    assert "sql" in magics["cell"]
+    assert isinstance(shell.magics_manager.registry["SqlMagics"], SqlMagics)
+
+
+def test_a_row_is_typed_like_frames(shell: InteractiveShell) -> None:
+    frame = run(shell, "%sql SELECT * FROM bookings WHERE id = 1")
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["id"].tolist() == [1]
+    assert dict(frame.dtypes) == BOOKING_DTYPES
+    assert frame["status"].iloc[0] in {"pending", "confirmed", "cancelled"}
+
+
+def test_an_empty_result_keeps_its_dtypes(shell: InteractiveShell) -> None:
+    frame = run(shell, "%sql SELECT * FROM bookings WHERE id < 0")
+    assert frame.empty
+    assert dict(frame.dtypes) == BOOKING_DTYPES
+
+
+def test_computed_columns_are_nullable_and_typed_by_their_sql_type(shell: InteractiveShell) -> None:
+    frame = run(
+        shell,
+        "%sql SELECT count(*) AS n, avg(patient_id) AS mean, 'x'::text AS label, "
+        "now()::date AS day, true AS flag FROM bookings",
+    )
+    assert frame["n"].tolist() == [BOOKINGS]
+    assert dict(frame.dtypes) == {
+        "n": "Int64",
+        "mean": "float64",
+        "label": pd.StringDtype("pyarrow"),
+        "day": "object",
+        "flag": "boolean",
+    }
+
+
+def test_numeric_columns_of_large_results_are_floats(shell: InteractiveShell) -> None:
+    frame = run(
+        shell,
+        "%sql SELECT patient_id, avg((end_time - start_time > interval '30 minutes')::int) "
+        "AS long_share FROM bookings GROUP BY patient_id ORDER BY patient_id",
+    )
+    assert len(frame) > 1_000
+    assert frame["long_share"].dtype == "float64"
+
+
+def test_cell_magic_stores_the_result_with_o(shell: InteractiveShell) -> None:
+    shell.user_ns["needle"] = 7
+    frame = run(
+        shell,
+        "%%sql -o agenda\n"
+        "SELECT id, start_time, status\n"
+        "FROM bookings WHERE practitioner_id = :needle ORDER BY start_time, id",
+    )
+    assert shell.user_ns["agenda"] is frame
+    assert len(frame) > 0
+    assert frame["start_time"].is_monotonic_increasing
+    assert frame["status"].dtype == frames.STATUS_DTYPE
+
+
+def test_a_parameter_is_a_value_never_sql(shell: InteractiveShell) -> None:
+    shell.user_ns["needle"] = "'; DROP TABLE bookings; --"
+    frame = run(
+        shell,
+        "%sql SELECT :needle AS needle, count(*) AS matches FROM bookings "
+        "WHERE cancellation_reason = :needle",
+    )
+    assert frame["needle"].tolist() == ["'; DROP TABLE bookings; --"]
+    assert frame["matches"].tolist() == [0]
+    assert run(shell, "%sql SELECT count(*) AS n FROM bookings")["n"].tolist() == [BOOKINGS]
+
+
+def test_a_large_result_takes_the_copy_path_with_the_same_frame(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copies: list[str] = []
+    real_copy_frame = transport.copy_frame
+
+    def counted(*args: Any) -> pd.DataFrame:
+        copies.append(args[2])
+        return real_copy_frame(*args)
+
+    monkeypatch.setattr(transport, "copy_frame", counted)
+    whole = run(shell, "%sql SELECT * FROM bookings ORDER BY id")
+    assert len(copies) == 1
+    shell.user_ns["zero"] = 0
+    # A parameter keeps the query on the psycopg connection: the other path, same frame.
+    rows = run(shell, "%sql SELECT * FROM bookings WHERE id > :zero ORDER BY id")
+    assert len(copies) == 1
+    assert len(whole) == BOOKINGS
+    pd.testing.assert_frame_equal(whole, rows)
+    assert dict(whole.dtypes) == BOOKING_DTYPES
+
+
+def test_arrow_output(shell: InteractiveShell) -> None:
+    table = run(shell, "%sql --arrow SELECT id, status FROM bookings ORDER BY id LIMIT 3")
+    assert isinstance(table, pa.Table)
+    assert table.column("id").to_pylist() == [1, 2, 3]
+    assert table.schema.field("id").type == pa.int64()
+
+
+def test_polars_output_or_a_clear_message(shell: InteractiveShell) -> None:
+    try:
+        import polars
+    except ImportError:
+        result = shell.run_cell("%sql --polars SELECT 1 AS one", store_history=False)
+        assert "pip install 'africare-data[polars]'" in str(result.error_in_exec)
+    else:
+        frame = run(shell, "%sql --polars SELECT 1 AS one")
+        assert isinstance(frame, polars.DataFrame)
+        assert frame["one"].to_list() == [1]
+
+
+def test_a_statement_without_rows_returns_nothing(shell: InteractiveShell) -> None:
+    assert run(shell, "%sql CREATE TEMPORARY TABLE scribble (x int)") is None
+    assert run(shell, "%sql INSERT INTO scribble VALUES (1), (2)") is None
+    assert run(shell, "%sql SELECT sum(x) AS total FROM scribble")["total"].tolist() == [3]
+
+
+def test_a_sql_error_shows_postgresql_message_and_position(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = shell.run_cell("%%sql\nSELECT id,\n  nope FROM bookings", store_history=False)
+    assert type(result.error_in_exec).__name__ == "QueryError"
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[:3] == [
+        'QueryError: column "nope" does not exist',
+        "LINE 2:   nope FROM bookings",
+        "          ^",
+    ]
+    assert len(shown) <= 5
+
+
+def test_options_and_usage_errors(shell: InteractiveShell) -> None:
+    for cell, message in [
+        ("%sql", "no SQL to run"),
+        ("%sql -o", "-o needs a variable name"),
+        ("%sql -x SELECT 1", "unknown option -x"),
+        ("%sql SELECT :undefined_variable", ":undefined_variable in the SQL names no variable"),
+    ]:
+        result = shell.run_cell(cell, store_history=False)
+        assert message in str(result.error_in_exec), cell
+    assert run(shell, "%%sql -- a comment, not an option\nSELECT 1 AS one")["one"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT :a, :b", ("SELECT %(a)s, %(b)s", {"a": 1, "b": "two"})),
+        ("SELECT '50%', :a", ("SELECT '50%%', %(a)s", {"a": 1})),
+        ("SELECT 1::int, ':a', \":a\", $$ :a $$ -- :a\n/* :a /* :a */ */", None),
+        ("SELECT E'\\' :a', arr[lo:hi] FROM t", None),
+    ],
+)
+def test_only_parameters_in_sql_code_are_bound(
+    sql: str, expected: tuple[str, dict[str, Any]] | None
+) -> None:
+    namespace = {"a": 1, "b": "two"}
+    assert bind_parameters(sql, namespace) == (expected or (sql, None))
+
+
+def test_an_unbound_parameter_names_itself() -> None:
+    with pytest.raises(UnboundParameterError, match=r"^:missing in the SQL"):
+        bind_parameters("SELECT :missing", {})
