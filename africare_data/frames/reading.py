@@ -60,7 +60,7 @@ async def read_frame(
             snapshot = await transport.fast_path_snapshot(connection)
             if snapshot is not None:
                 return await asyncio.to_thread(
-                    transport.copy_frame, *snapshot, [sql], columns, tz, planned
+                    transport.copy_frame, *snapshot, sql, columns, tz, planned
                 )
     rows = await transport.session_rows(connection, stmt, columns)
     return to_pandas(rows_to_arrays(rows, columns), columns, tz)
@@ -103,7 +103,7 @@ async def read_sorted(
             if len(sqls) == len(parts):
                 keys = [column.key for column in sort_by if column.key is not None]
                 return await asyncio.to_thread(
-                    transport.copy_frame, *snapshot, sqls, columns, tz, planned, keys
+                    transport.copy_sorted_frame, *snapshot, sqls, columns, tz, planned, keys
                 )
     rows = await transport.session_rows(connection, stmt.order_by(*sort_by), columns)
     return to_pandas(rows_to_arrays(rows, columns), columns, tz)

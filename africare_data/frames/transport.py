@@ -37,6 +37,7 @@ __all__ = [
     "adbc_fetch",
     "connection_of",
     "copy_frame",
+    "copy_sorted_frame",
     "fast_path_snapshot",
     "literal_sql",
     "planned_rows",
@@ -175,6 +176,14 @@ def adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
 
 
 def copy_frame(
+    uri: str, snapshot: str, sql: str, columns: Sequence[Column], tz: str, planned: int
+) -> pd.DataFrame:
+    """The frame of ``sql`` on the ``COPY`` path: each batch goes into the final arrays as it
+    arrives and is released before the next one is read."""
+    return copy_sorted_frame(uri, snapshot, [sql], columns, tz, planned)
+
+
+def copy_sorted_frame(
     uri: str,
     snapshot: str,
     sqls: Sequence[str],
