@@ -1,4 +1,5 @@
-"""The seed's data-layer entry points: get_session, create_db_and_tables, scratch databases."""
+"""The original document's data-layer entry points (get_session, create_db_and_tables) and
+scratch databases."""
 
 from __future__ import annotations
 

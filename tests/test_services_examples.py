@@ -1,4 +1,4 @@
-"""Example CRUD through the services, with the seed's signatures and contracts."""
+"""Example CRUD through the services, with the original document's signatures and contracts."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """``/bookings`` and ``/practitioners/{id}/bookings/`` over :class:`BookingService`.
 
-Double booking is refused by PostgreSQL (``ex_bookings_no_overlap``), so of concurrent requests
-for one slot exactly one gets 201 and the others 409 naming the booking that won.
+Double booking is refused by PostgreSQL (the no-overlap rule, ``docs/architecture.md``), so of
+concurrent requests for one slot exactly one gets 201 and the others 409 naming the booking that
+won.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``/examples``: the seed's CRUD walkthrough over :mod:`africare_data.services.examples`."""
+"""``/examples``: the original document's CRUD walkthrough over the example services."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/users`` and ``/posts``: the seed's one-to-many example over the user services."""
+"""``/users`` and ``/posts``: the original document's one-to-many example over the user services."""
 
 from __future__ import annotations
 

@@ -1,15 +1,10 @@
 """Bookings: ``EventType``, ``BookingStatus`` and ``Booking``.
 
 Practitioners and patients live in other services, so their ids are plain indexed integers, not
-foreign keys. Two rules are enforced by PostgreSQL itself, so they hold for every writer, concurrent
-or raw SQL:
-
-* ``ck_bookings_end_after_start``: ``end_time > start_time``;
-* ``ex_bookings_no_overlap``: no two non-cancelled bookings of one practitioner overlap. Two
-  statement-level triggers check it (``africare_data.models.no_overlap``, declared on the
-  table below, so ``create_all`` builds them as the migrations do), through the partial index
-  ``ix_bookings_active_practitioner_start`` declared below; a clash raises SQLSTATE 23P01 naming
-  ``ex_bookings_no_overlap``.
+foreign keys. PostgreSQL enforces two rules, for every writer: ``ck_bookings_end_after_start``
+(``end_time > start_time``) and ``ex_bookings_no_overlap``, the no-overlap rule, whose triggers
+(``models.no_overlap``) and partial index are declared on the table below; how it works is in
+``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -39,7 +34,7 @@ CANCELLATION_REASON_LENGTH = 500
 """Longest cancellation reason stored (``bookings.cancellation_reason``)."""
 
 
-class BookingStatus(str, enum.Enum):  # noqa: UP042 (the seed's spelling)
+class BookingStatus(str, enum.Enum):  # noqa: UP042 (the original document's spelling)
     """Lifecycle of a booking: pending -> confirmed, and either -> cancelled."""
 
     PENDING = "pending"

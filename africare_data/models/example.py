@@ -1,4 +1,4 @@
-"""``Example``: the seed documentation's minimal CRUD entity."""
+"""``Example``: the original design document's minimal CRUD entity."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ __all__ = ["Example"]
 
 
 class Example(Base):
-    """A named item with an optional description, as in the seed's CRUD walkthrough."""
+    """A named item with an optional description, as in the original document's CRUD walkthrough."""
 
     __tablename__ = "examples"
 

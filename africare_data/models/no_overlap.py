@@ -1,35 +1,13 @@
 """The no-overlap rule of bookings: a trigger function and two statement-level triggers.
 
-No two active (not cancelled) bookings of one practitioner may overlap. PostgreSQL enforces it, so
-it holds for every writer: the services, raw SQL, ``COPY``, concurrent transactions. Two
-``AFTER ... FOR EACH STATEMENT`` triggers on ``bookings`` (INSERT and UPDATE, with transition
-tables) call ``bookings_no_overlap_check()``, which checks a whole statement's rows in one query:
-
-1. the rows to check are the active rows the statement inserted, or updated onto a new
-   practitioner or time range or back from cancelled; a confirmation or cancellation checks
-   nothing and takes no lock;
-2. it takes ``pg_advisory_xact_lock(4277826, practitioner_id)`` (key space 0x414642, "AFB") for
-   each of their practitioners, in ascending order, so writers of one practitioner run their
-   checks one after another and bulk writers cannot deadlock each other;
-3. after the locks, a fresh READ COMMITTED snapshot sees every earlier writer's committed rows,
-   and one windowed query looks for two adjacent overlapping active bookings of those
-   practitioners (if any two overlap, two neighbours in start order do), scanning only from the
-   predecessor of each practitioner's earliest new start up to its latest new end, through the
-   partial index ``ix_bookings_active_practitioner_start`` (declared on the model);
-4. a clash raises SQLSTATE 23P01 (``exclusion_violation``) naming the rule
-   ``ex_bookings_no_overlap`` and both booking ids, which
-   :func:`africare_data.errors.translate_integrity_errors` turns into ``BookingConflictError``.
-
-Writes that need a check are refused under REPEATABLE READ and SERIALIZABLE: their snapshot is
-taken before the lock is granted, so it may miss a booking another writer committed meanwhile.
-The triggers are ``ENABLE ALWAYS``: they fire under ``session_replication_role = replica`` too.
+No two active bookings of one practitioner may overlap. What the rule checks, how (advisory locks
+per practitioner, one windowed query per statement, the partial index), what its refusal says
+and why it is not an exclusion constraint: ``docs/architecture.md``, "The no-overlap rule".
 
 This module is the package's one source of the rule's current DDL: :data:`LISTENERS`, declared
 on the ``bookings`` table, make ``Base.metadata.create_all`` (``create_db_and_tables``) build it
-with the table. Alembic revisions keep their own frozen copies (a revision must not change meaning
-when the package does); ``tests/test_schema_parity.py`` fails when a database built by the
-migrations and one built by ``create_all`` differ, so a revision that changes the rule must come
-with the same change here.
+with the table. Alembic revisions keep frozen copies of their own; ``tests/test_schema_parity.py``
+fails when the two differ, so a revision that changes the rule comes with the same change here.
 """
 
 from __future__ import annotations

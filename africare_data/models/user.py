@@ -1,4 +1,4 @@
-"""``User`` and ``Post``: the seed's one-to-many relationship example.
+"""``User`` and ``Post``: the original document's one-to-many relationship example.
 
 Relationships are ``lazy="raise"``: in async code an implicit lazy load cannot run, and SQLAlchemy
 would otherwise fail with a confusing ``MissingGreenlet``. Loading must be explicit

@@ -1,4 +1,4 @@
-"""Schemas of the seed's ``Example`` entity: create, partial update and response."""
+"""Schemas of the ``Example`` entity: create, partial update and response."""
 
 from __future__ import annotations
 

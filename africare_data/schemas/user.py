@@ -1,4 +1,4 @@
-"""Schemas of users and their posts (the seed's one-to-many example)."""
+"""Schemas of users and their posts (the original document's one-to-many example)."""
 
 from __future__ import annotations
 

@@ -2,18 +2,17 @@
 
 Correctness under concurrency comes from PostgreSQL, not from checks in Python:
 
-* no double booking: the no-overlap rule ``ex_bookings_no_overlap`` (statement-level triggers,
-  :mod:`africare_data.models.no_overlap`) refuses an overlapping pending or confirmed booking of
-  the same practitioner, whichever transaction comes second; the refusal becomes
-  :class:`~africare_data.errors.BookingConflictError` naming the booking it hit. The trigger
-  makes writers of one practitioner's calendar queue on a transaction-scoped advisory lock, so
-  the services need no locking of their own;
+* no double booking: the no-overlap rule (``docs/architecture.md``) refuses an overlapping
+  booking, whichever transaction comes second, as
+  :class:`~africare_data.errors.BookingConflictError` naming the booking in the way; the
+  services need no locking of their own;
 * status changes are single conditional ``UPDATE ... WHERE status IN (...) RETURNING``
   statements: concurrent confirmations or a cancellation racing a confirmation serialise on the
   row lock, and only a change whose condition still holds wins.
 
 ``confirm_booking``, ``cancel_booking`` and ``reschedule_booking`` return ``None`` when the
-booking does not exist or its status does not allow the change (the seed's contract); with
+booking does not exist or its status does not allow the change (the original document's
+contract); with
 ``strict=True`` they raise :class:`~africare_data.errors.NotFoundError` or
 :class:`~africare_data.errors.InvalidTransitionError` instead.
 """
@@ -96,7 +95,7 @@ async def get_event_types(db: AsyncSession) -> Sequence[EventType]:
 
 
 class BookingService:
-    """The booking operations, as static methods taking the session first (the seed's shape)."""
+    """The booking operations, static methods taking the session first (the document's shape)."""
 
     @staticmethod
     async def create_booking(

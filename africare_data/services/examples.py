@@ -1,8 +1,9 @@
-"""CRUD for the seed's ``Example`` entity, with the seed documentation's signatures.
+"""CRUD for the ``Example`` entity, with the original design document's signatures.
 
 ``get_example`` / ``update_example`` return ``None`` for an unknown id and ``delete_example``
-returns ``False``, as in the seed; bad input raises :class:`~africare_data.errors.InvalidInputError`
-before anything is written. The id parameter is ``example_id``, the seed documentation's name
+returns ``False``, as in that document; bad input raises
+:class:`~africare_data.errors.InvalidInputError` before anything is written. The id parameter is
+``example_id``, the document's name
 (``get_example(db, example_id=1)``), as in the API's routes.
 """
 

@@ -1,4 +1,4 @@
-"""Users and their posts: the seed's one-to-many example, loaded explicitly.
+"""Users and their posts: the original document's one-to-many example, loaded explicitly.
 
 ``User.posts`` and ``Post.author`` are ``lazy="raise"``: async code cannot lazy-load, so loading is
 always explicit (``selectinload``) and a forgotten load fails with an error naming the relationship.
