@@ -45,7 +45,7 @@ from africare_data.database import (
     resolve_url,
 )
 from africare_data.notebook import DEMO_BOOKINGS, DEMO_SEED, MODE_VARIABLE, Mode
-from africare_data.synthetic import generate_bookings, load_bookings
+from africare_data.synthetic import generate_demo, load_demo
 
 DEMO_TEST_DATABASE = "nbtest_demo"
 """The database the ``demo`` runs read: loaded as ``make lab`` loads the user's demo database."""
@@ -102,7 +102,7 @@ async def _load_demo_test_database() -> None:
     try:
         await migrations.upgrade(engine)
         async with make_session_maker(engine)() as session:
-            await load_bookings(session, generate_bookings(DEMO_BOOKINGS, seed=DEMO_SEED))
+            await load_demo(session, generate_demo(DEMO_BOOKINGS, seed=DEMO_SEED))
     finally:
         await engine.dispose()
 

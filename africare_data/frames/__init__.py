@@ -4,11 +4,14 @@ Every function takes an ``AsyncSession`` or an ``AsyncConnection`` and returns a
 columns and dtypes follow from the selected columns' SQL types, so an empty result keeps its
 schema. The modules, one job each:
 
+* :mod:`.arguments`: the functions' arguments, checked as the services check theirs;
 * :mod:`.dtypes`: the pandas dtype of each selected column, from its SQL type;
-* :mod:`.assembly`: Arrow columns and driver rows into those pandas columns;
-* :mod:`.transport`: how rows travel (the session's asyncpg connection, or ADBC ``COPY`` sharing
-  the session's snapshot);
-* :mod:`.reading`: :func:`read_frame`, which picks the path;
+* :mod:`.conversion`: whole Arrow columns and driver rows into those pandas columns;
+* :mod:`.assembly`: streamed record batches into those columns, several streams joined and
+  sorted;
+* :mod:`.transport`: how rows travel (the session's asyncpg connection, or ADBC ``COPY``
+  streams sharing the session's snapshot), and which values may be written into SQL;
+* :mod:`.reading`: :func:`read_frame`, which picks the path, and the sorted parallel read;
 * :mod:`.tables`: one frame per table;
 * :mod:`.analytics`: booking counts per day, per practitioner, per weekday and hour;
 * :mod:`.availability`: available, booked and free hours (utilisation, the capacity heatmap).
