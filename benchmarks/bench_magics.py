@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL, make_url
 
 from africare_data import migrations
 from africare_data.database import make_engine, make_session_maker, scratch_database
-from africare_data.synthetic import generate_bookings, load_bookings
+from africare_data.synthetic import generate_demo, load_demo
 
 POINT = "SELECT * FROM bookings WHERE id = {id}"
 BULK = "SELECT id, practitioner_id, patient_id, start_time, end_time, status FROM bookings"
@@ -139,7 +139,7 @@ async def _load(url: URL, rows: int) -> None:
     try:
         await migrations.upgrade(engine)
         async with make_session_maker(engine)() as session:
-            await load_bookings(session, generate_bookings(rows, seed=0))
+            await load_demo(session, generate_demo(rows, seed=0))
         async with engine.connect() as connection:  # settle: no autovacuum during reads
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text("VACUUM ANALYZE bookings"))
