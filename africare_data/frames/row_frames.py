@@ -1,6 +1,6 @@
 """A few rows from a driver straight into typed pandas columns, without Arrow.
 
-:func:`~africare_data.frames.assembly.to_pandas` goes through Arrow, which pays off for
+:func:`~africare_data.frames.conversion.to_pandas` goes through Arrow, which pays off for
 thousands of rows but costs about a millisecond of fixed overhead per frame. For the small
 results of interactive SQL (a row by its key, an agenda) :func:`small_frame` builds each column
 directly with numpy, giving the same dtypes as ``to_pandas`` for the same rows (the tests compare
@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import STRING_DTYPE, Column
 
 __all__ = ["SMALL_FRAME_MAX_ROWS", "small_frame"]
