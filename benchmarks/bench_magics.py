@@ -61,6 +61,16 @@ def _timings(call: Callable[[], Any], runs: int, warm_up: int) -> list[float]:
     return timings
 
 
+def _copy_discarded(connection: Any) -> None:
+    """The binary ``COPY`` of the bulk query through psycopg, every chunk read and dropped."""
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY ({BULK}) TO STDOUT (FORMAT binary)") as copy,
+    ):
+        for _ in copy:
+            pass
+
+
 def _shell_magic(contender: str, url: URL) -> Callable[[str], Any]:
     """A function running ``%sql <line>`` in a fresh IPython shell with ``contender``'s magic."""
     from IPython.core.interactiveshell import InteractiveShell
@@ -100,6 +110,7 @@ def _worker(
             result["bulk"] = _timings(
                 lambda: connection.execute(BULK).fetchall(), repeat, warm_up=1
             )
+            result["copy"] = _timings(lambda: _copy_discarded(connection), repeat, warm_up=1)
         return result
     sql = _shell_magic(contender, url)
     result["point"] = _timings(lambda: sql(point), calls, warm_up=30)
@@ -155,7 +166,7 @@ def _report(results: dict[str, dict[str, Any] | None], rows: int, args: argparse
     }
     for result in results.values():
         if result is not None:
-            for key in ("point", "bulk"):
+            for key in ("point", "bulk", "copy"):
                 if key in result:
                     result[f"{key}_runs"] = result[key]
                     result[key] = statistics.median(result[key])
@@ -179,6 +190,13 @@ def _report(results: dict[str, dict[str, Any] | None], rows: int, args: argparse
         ratio = "" if floor is None else f"   x{result['bulk'] / floor['bulk']:6.2f} of the floor"
         runs = " ".join(f"{seconds:.2f}" for seconds in result["bulk_runs"])
         print(f"  {labels[name]:<34} {result['bulk']:7.2f} s{ratio}   (runs: {runs})")
+        if "copy" in result:
+            ratio = (
+                "" if floor is None else f"   x{result['copy'] / floor['bulk']:6.2f} of the floor"
+            )
+            runs = " ".join(f"{seconds:.2f}" for seconds in result["copy_runs"])
+            label = "psycopg binary COPY, discarded"
+            print(f"  {label:<34} {result['copy']:7.2f} s{ratio}   (runs: {runs})")
     for name in ("ours", "jupysql"):
         result = results[name]
         if result is not None:
