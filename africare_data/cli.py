@@ -153,17 +153,19 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    """Generate and load synthetic bookings; a second run with the same seed changes nothing."""
+    """Generate and load the demo data set; a second run with the same seed changes nothing."""
     from tqdm import tqdm
 
     from africare_data.database import get_session_maker
-    from africare_data.synthetic import generate_bookings, load_bookings, seeded_rows
+    from africare_data.synthetic import generate_demo, load_demo, seeded_rows
 
     async def seed() -> str:
         async with get_session_maker()() as db:
             await db.connection()  # an unreachable database is reported before any progress bar
             with tqdm(total=3, desc="generating", unit="step") as bar:
-                frame = generate_bookings(args.bookings, seed=args.seed)
+                network = {"practitioners": args.practitioners} if args.practitioners else {}
+                demo = generate_demo(args.bookings, seed=args.seed, **network)
+                frame = demo.bookings
                 bar.update()
                 bar.set_description("checking")
                 present = await seeded_rows(db, frame)
@@ -178,9 +180,12 @@ def _seed(args: argparse.Namespace) -> int:
                         "to load the rest twice"
                     )
                 bar.set_description(f"loading {len(frame)} bookings")
-                await load_bookings(db, frame)
+                await load_demo(db, demo)
                 bar.update()
-        return f"Loaded {len(frame)} bookings (seed {args.seed})."
+        return (
+            f"Loaded {len(frame)} bookings of {len(demo.practitioners)} practitioners over "
+            f"{demo.weeks} weeks from {demo.first_day} (seed {args.seed})."
+        )
 
     print(_run(seed()))
     return 0
@@ -309,10 +314,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=8000, help="port to bind (default: 8000)")
     serve.set_defaults(run=_serve)
     seed = commands.add_parser(
-        "seed", help="load deterministic synthetic bookings (idempotent)", parents=[debug]
+        "seed",
+        help="load the deterministic demo data set: schedules, time off, bookings (idempotent)",
+        parents=[debug],
     )
     seed.add_argument("--bookings", type=_count(1), required=True, help="how many bookings")
     seed.add_argument("--seed", type=_count(0), default=0, help="random seed (default: 0)")
+    seed.add_argument(
+        "--practitioners",
+        type=_count(1),
+        default=None,
+        help="how many practitioners (default: africare_data.synthetic.generate_demo's, 100)",
+    )
     seed.set_defaults(run=_seed)
     export = commands.add_parser(
         "export", help="export a table to a file, chunk by chunk", parents=[debug]

@@ -260,27 +260,27 @@ def _register_ipython(engine: AsyncEngine) -> None:
 async def load_demo_data(
     db: NotebookDatabase, *, bookings: int = DEMO_BOOKINGS, seed: int = DEMO_SEED
 ) -> int:
-    """Load the seeded demo bookings unless the database already holds bookings.
+    """Load the demo data set (schedules, time off, bookings) unless the database holds bookings.
 
     Idempotent: a second call (or a database ``make lab`` already seeded) loads nothing. Returns
     the number of bookings in the database afterwards. A progress bar shows the load; it is shown,
     and ends "done", when nothing needs loading too, so a notebook prints the same output whether
     its database was loaded just now (``scratch``) or earlier (``demo``).
     """
-    from africare_data.synthetic import generate_bookings, load_bookings
+    from africare_data.synthetic import generate_demo, load_demo
 
-    # One COPY is the fast path (see load_bookings), so the bar counts the two stages, not rows.
+    # One COPY is the fast path (see load_demo), so the bar counts the two stages, not rows.
     stages = 2
     with tqdm(total=stages, desc=f"demo data ({bookings:,} bookings)", unit="step") as progress:
         async with db.session_maker() as session:
             present = int(await session.scalar(select(func.count()).select_from(Booking)) or 0)
         if not present:
             progress.set_postfix_str("generating")
-            frame = generate_bookings(bookings, seed=seed)
+            demo = generate_demo(bookings, seed=seed)
             progress.update()
             progress.set_postfix_str("loading with COPY")
             async with db.session_maker() as session:
-                present = await load_bookings(session, frame)
+                present = await load_demo(session, demo)
         progress.update(stages - progress.n)
         progress.set_postfix_str("done")
     return present

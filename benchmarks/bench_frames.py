@@ -32,8 +32,8 @@ from africare_data import frames, migrations
 from africare_data.database import make_engine, scratch_database
 from africare_data.frames.tables import bookings_select
 from africare_data.frames.transport import literal_sql
-from africare_data.models import Booking
-from africare_data.synthetic import _records, generate_bookings, load_bookings
+from africare_data.models import Booking, EventType
+from africare_data.synthetic import _records, generate_demo, load_bookings
 
 WINDOW = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC))
 READERS = ["ours", "read_sql", "adbc", "connectorx", "psycopg_copy_floor", "psql_copy_floor"]
@@ -254,12 +254,16 @@ async def _timed_loads(url: URL, frame: pd.DataFrame, repeat: int, small: int) -
 
 async def main(args: argparse.Namespace) -> None:
     async with scratch_database("bench") as url:
+        demo = generate_demo(args.rows, seed=0)
+        frame = demo.bookings
         engine = make_engine(url)
         try:
             await migrations.upgrade(engine)
+            async with engine.begin() as connection:  # the event types the bookings refer to
+                types = demo.event_types[["name", "duration_minutes"]].to_dict("records")
+                await connection.execute(insert(EventType), types)
         finally:
             await engine.dispose()
-        frame = generate_bookings(args.rows, seed=0)
         print(f"rows: {args.rows}, repeat: {args.repeat} (medians), database: {url.database}")
         if not args.skip_load:
             loads = await _timed_loads(url, frame, args.repeat, min(args.small, args.rows))

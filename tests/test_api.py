@@ -366,6 +366,15 @@ DOCUMENTED = {
     ("/practitioners/{practitioner_id}/bookings/", "get"): {"200", "422"},
     ("/bookings/{booking_id}/confirm", "post"): {"200", "404", "422"},
     ("/bookings/{booking_id}/cancel", "post"): {"200", "400", "404", "422"},
+    ("/practitioners/{practitioner_id}/availability", "get"): {"200", "422"},
+    ("/practitioners/{practitioner_id}/availability", "put"): {"200", "400", "409", "422"},
+    ("/practitioners/{practitioner_id}/time-off", "get"): {"200", "422"},
+    ("/practitioners/{practitioner_id}/time-off", "post"): {"201", "400", "422"},
+    ("/practitioners/{practitioner_id}/time-off/{exception_id}", "delete"): {"204", "404", "422"},
+    ("/practitioners/{practitioner_id}/free-slots", "get"): {"200", "422"},
+    ("/event-types/{event_type_id}/first-free-slot", "get"): {"200", "422"},
+    ("/practitioners/{practitioner_id}/event-types", "get"): {"200", "422"},
+    ("/practitioners/{practitioner_id}/event-types", "put"): {"200", "400", "404", "422"},
 }
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import insert, literal, select
+from sqlalchemy import Integer, cast, extract, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from africare_data.frames import (
@@ -21,6 +22,7 @@ from africare_data.frames import (
     posts_frame,
     practitioner_summary,
     read_frame,
+    reading,
     transport,
     users_frame,
     weekday_hour_counts,
@@ -287,7 +289,7 @@ async def committed(committed_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]
 async def test_copy_fast_path_equals_the_session_path(
     committed: AsyncEngine, copy_calls: list[str]
 ) -> None:
-    stmt = bookings_select()
+    stmt = bookings_select().order_by(Booking.start_time, Booking.id)
     async with AsyncSession(committed) as db:
         fast = await read_frame(db, stmt, method="copy", tz="Africa/Lagos")
         slow = await read_frame(db, stmt, method="session", tz="Africa/Lagos")
@@ -299,7 +301,7 @@ async def test_copy_fast_path_equals_the_session_path(
 async def test_copy_fast_path_sees_the_session_snapshot(
     committed: AsyncEngine, copy_calls: list[str]
 ) -> None:
-    stmt = bookings_select()
+    stmt = bookings_select().order_by(Booking.id)
     async with AsyncSession(committed) as reader, AsyncSession(committed) as writer:
         await reader.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         before = await read_frame(reader, stmt, method="session")
@@ -367,6 +369,96 @@ async def test_text_values_travel_as_parameters(
             "cancellation_reason": [INJECTION],
             "echo": [INJECTION],
         }
-        everything = await read_frame(db, bookings_select(), method="copy")
+        everything = await read_frame(db, bookings_select(), method="copy")  # no text value
     assert len(everything) == len(FIXTURE)  # the table is still there, every row in it
     assert len(copy_calls) == 1  # only the statement without text values took the COPY path
+
+
+# A duration of exactly half a minute more than a whole number rounds away from zero, as
+# PostgreSQL rounds numeric to integer; a microsecond less rounds down.
+DURATIONS = [
+    timedelta(minutes=29, seconds=30),
+    timedelta(minutes=29, seconds=29, microseconds=999_999),
+    timedelta(minutes=29, seconds=30, microseconds=1),
+    timedelta(microseconds=1),
+    timedelta(days=3, hours=1, seconds=29),
+    timedelta(minutes=45),
+]
+
+
+@pytest.fixture
+async def many(committed_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """Bookings over several pages of the table, stored in an order unrelated to their starts
+    (many sharing a start), with durations that test the rounding."""
+    rows = [
+        {
+            "practitioner_id": 1 + number % 40,
+            "patient_id": 1 + number % 7,
+            "start_time": MONDAY + timedelta(minutes=15 * ((number * 7919) % 97)),
+            "end_time": MONDAY
+            + timedelta(minutes=15 * ((number * 7919) % 97))
+            + DURATIONS[number % len(DURATIONS)],
+            "status": BookingStatus.CANCELLED,  # cancelled bookings may overlap
+            "cancellation_reason": None if number % 3 else f"reason {number}",
+        }
+        for number in range(1500)
+    ]
+    async with AsyncSession(committed_engine) as db:
+        await db.execute(insert(Booking), rows)
+        await db.commit()
+    async with committed_engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql("ANALYZE bookings")
+    yield committed_engine
+
+
+def reference_select() -> Any:
+    """The frame's rows as a user would ask the server for them: sorted and with the duration
+    computed in SQL."""
+    minutes = cast(extract("epoch", Booking.end_time - Booking.start_time) / 60, Integer)
+    return select(*Booking.__table__.columns, minutes.label("duration_minutes")).order_by(
+        Booking.start_time, Booking.id
+    )
+
+
+@pytest.mark.parametrize("streams", [1, 2, 3])
+async def test_parallel_copy_streams_give_the_servers_order_and_durations(
+    many: AsyncEngine,
+    copy_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    streams: int,
+) -> None:
+    monkeypatch.setattr(reading, "FAST_PATH_MIN_ROWS", 0)
+    monkeypatch.setattr(reading, "ROWS_PER_STREAM", 1)
+    monkeypatch.setattr(reading, "_CORES", streams)
+    async with AsyncSession(many) as db:
+        fast = await bookings_frame(db, tz="Africa/Nairobi")
+        expected = await read_frame(db, reference_select(), tz="Africa/Nairobi", method="session")
+        windowed = await bookings_frame(
+            db,
+            start=MONDAY + timedelta(hours=3),
+            end=MONDAY + timedelta(hours=20),
+            tz="Africa/Nairobi",
+        )
+    assert len(copy_calls) == 2 * streams
+    pd.testing.assert_frame_equal(fast, expected, check_exact=True)
+    assert len(set(fast["start_time"])) < len(fast) == 1500  # ties on start, ordered by id
+    assert set(fast["duration_minutes"]) == {30, 29, 0, 4380, 45}
+    in_window = expected[
+        (expected["start_time"] >= MONDAY + timedelta(hours=3))
+        & (expected["start_time"] < MONDAY + timedelta(hours=20))
+    ].reset_index(drop=True)
+    pd.testing.assert_frame_equal(windowed, in_window, check_exact=True)
+
+
+async def test_agenda_and_chunks_compute_durations_as_the_server_does(many: AsyncEngine) -> None:
+    async with AsyncSession(many) as db:
+        expected = await read_frame(db, reference_select(), method="session")
+        agenda = await bookings_frame(db, practitioner_id=3)
+        chunks = [chunk async for chunk in iter_bookings_frames(db, chunksize=400)]
+    pd.testing.assert_frame_equal(
+        agenda,
+        expected[expected["practitioner_id"] == 3].reset_index(drop=True),
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), expected, check_exact=True)

@@ -12,11 +12,14 @@ import datetime as dt
 import random
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from africare_data.frames.assembly import Assembler, to_pandas
+from africare_data.frames import assembly
+from africare_data.frames.assembly import Assembler, combine
+from africare_data.frames.conversion import to_pandas
 from africare_data.frames.dtypes import Column
 
 ROWS = 2000
@@ -110,3 +113,32 @@ def test_an_empty_stream_keeps_columns_and_dtypes() -> None:
     streamed = assembler.frame("UTC")
     pd.testing.assert_frame_equal(streamed, expected)
     assert list(streamed.columns) == list(SOURCE)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_streams_combined_and_sorted_equal_the_sorted_conversion(parts: int) -> None:
+    shuffled = TABLE.take(pa.array(random.Random(parts).sample(range(ROWS), ROWS)))
+    assemblers = []
+    for part in range(parts):
+        rows = shuffled.slice(
+            part * ROWS // parts, (part + 1) * ROWS // parts - part * ROWS // parts
+        )
+        assembler = Assembler(COLUMNS, 100)
+        for batch in rows.to_batches(max_chunksize=97):
+            assembler.add(batch)
+        assemblers.append(assembler)
+    combined = combine(assemblers, "Africa/Lagos", sort_by=["int"])  # "int" rises with the row
+    expected = to_pandas(list(TABLE.columns), COLUMNS, "Africa/Lagos")
+    pd.testing.assert_frame_equal(combined, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_sort_order_is_lexsorts(seed: int) -> None:
+    draw = np.random.default_rng(seed)
+    size = 5000
+    first = draw.integers(0, 50, size) * 900_000_000 + 1_700_000_000_000_000  # many ties
+    second = draw.integers(-(2**62), 2**62, size) if seed % 2 else draw.permutation(size)
+    third = draw.integers(0, 3, size)  # whole keys repeat: equal rows keep their order
+    for keys in ([first], [first, second], [first, third], [third, first, second]):
+        expected = np.lexsort(keys[::-1])
+        assert (assembly._sort_order(keys) == expected).all()

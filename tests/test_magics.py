@@ -22,7 +22,7 @@ from africare_data.database import make_engine, make_session_maker, scratch_data
 from africare_data.frames import transport
 from africare_data.ipython import SqlMagics, register
 from africare_data.ipython.sql_params import UnboundParameterError, bind_parameters
-from africare_data.synthetic import generate_bookings, load_bookings
+from africare_data.synthetic import generate_demo, load_demo
 
 BOOKINGS = 25_000
 BOOKING_DTYPES = {
@@ -48,7 +48,7 @@ async def magic_engine(server_url: URL) -> AsyncIterator[AsyncEngine]:
         try:
             await migrations.upgrade(engine)
             async with make_session_maker(engine)() as session:
-                await load_bookings(session, generate_bookings(BOOKINGS, seed=3))
+                assert await load_demo(session, generate_demo(BOOKINGS, seed=3)) == BOOKINGS
             async with engine.begin() as connection:
                 await connection.execute(text("ANALYZE bookings"))
             yield engine

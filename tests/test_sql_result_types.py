@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import Column
 from africare_data.frames.row_frames import small_frame
 

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from africare_data import __version__
-from africare_data.api import bookings, examples, users
+from africare_data.api import availability, bookings, examples, users
 from africare_data.api.errors import install_exception_handlers
 from africare_data.api.methods import install_method_handlers
 
@@ -44,6 +44,7 @@ def create_app() -> FastAPI:
     app.include_router(examples.router)
     app.include_router(users.router)
     app.include_router(bookings.router)
+    app.include_router(availability.router)
     install_exception_handlers(app)
     install_method_handlers(app)
     return app

@@ -21,14 +21,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from africare_data.errors import (
+    AvailabilityConflictError,
     BookingConflictError,
     DuplicateEmailError,
     InvalidInputError,
     InvalidTransitionError,
     NotFoundError,
+    OutsideAvailabilityError,
 )
 
 __all__ = [
+    "AVAILABILITY_CONFLICT",
     "BOOKING_CONFLICT",
     "DUPLICATE_EMAIL",
     "MALFORMED_BODY",
@@ -71,7 +74,16 @@ NOT_FOUND: Responses = {404: {"model": ErrorBody, "description": "No such row"}}
 BOOKING_CONFLICT: Responses = {
     409: {
         "model": BookingConflictBody,
-        "description": "The time overlaps a pending or confirmed booking of the practitioner",
+        "description": (
+            "The time overlaps a pending or confirmed booking of the practitioner (the body "
+            "names it), or lies outside the practitioner's availability (no booking named)"
+        ),
+    }
+}
+AVAILABILITY_CONFLICT: Responses = {
+    409: {
+        "model": ErrorBody,
+        "description": "An interval overlaps another of the practitioner's weekly intervals",
     }
 }
 DUPLICATE_EMAIL: Responses = {
@@ -117,6 +129,10 @@ async def _invalid_transition(request: Request, error: InvalidTransitionError) -
     return _error(409, error)
 
 
+async def _conflict(request: Request, error: Exception) -> JSONResponse:
+    return _error(409, error)
+
+
 async def _invalid_input(request: Request, error: InvalidInputError) -> JSONResponse:
     # The same shape as FastAPI's request validation errors, so a client reads one 422 format.
     # The message already names the field ("limit: must be ...").
@@ -134,5 +150,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.exception_handler(BookingConflictError)(_booking_conflict)
     app.exception_handler(DuplicateEmailError)(_duplicate_email)
     app.exception_handler(InvalidTransitionError)(_invalid_transition)
+    app.exception_handler(OutsideAvailabilityError)(_conflict)
+    app.exception_handler(AvailabilityConflictError)(_conflict)
     # Also covers InvalidBookingError: Starlette picks the handler of the nearest class in the MRO.
     app.exception_handler(InvalidInputError)(_invalid_input)

@@ -9,20 +9,29 @@ driver's binary ``COPY`` into Arrow record batches on a connection sharing the s
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+import os
+from collections.abc import Sequence
+from typing import Any, Final
 
 import pandas as pd
+from sqlalchemy import TextClause, text
+from sqlalchemy.sql import ColumnElement
 
 from africare_data.frames import arguments, transport
 from africare_data.frames.arguments import Method
-from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import AnySelect, columns_of
 from africare_data.frames.transport import Db
 
-__all__ = ["FAST_PATH_MIN_ROWS", "Method", "read_frame"]
+__all__ = ["FAST_PATH_MIN_ROWS", "ROWS_PER_STREAM", "Method", "read_frame", "read_sorted"]
 
 FAST_PATH_MIN_ROWS: Final = 20_000
 """Results the planner expects to be at least this large are fetched with ADBC's ``COPY``."""
+
+ROWS_PER_STREAM: Final = 100_000
+"""A sorted read opens one more ``COPY`` stream (up to one per core) per this many rows."""
+
+_CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 async def read_frame(
@@ -55,3 +64,56 @@ async def read_frame(
                 )
     rows = await transport.session_rows(connection, stmt, columns)
     return to_pandas(rows_to_arrays(rows, columns), columns, tz)
+
+
+async def read_sorted(
+    db: Db,
+    stmt: AnySelect,
+    table: str,
+    sort_by: Sequence[ColumnElement[Any]],
+    *,
+    tz: str = "UTC",
+) -> pd.DataFrame:
+    """The rows of ``stmt``, a ``select()`` from ``table`` alone, sorted by the ``sort_by``
+    columns (selected, non-null integers or timestamps, ascending).
+
+    A large result is read by several ``COPY`` streams at once, each over its own range of the
+    table's blocks (``ctid``, a scan of only those pages), unsorted, and sorted while the
+    streams' rows are joined: numpy sorts two int64 keys in a fraction of the time the server
+    spends on ``ORDER BY`` (its index scan visits the heap in random order). A small one runs on
+    the session's connection, sorted by the server.
+    """
+    tz = arguments.time_zone(tz)
+    columns = columns_of(stmt)
+    connection = await transport.connection_of(db)
+    sql = transport.literal_sql(stmt)
+    planned = 0 if sql is None else await transport.planned_rows(connection, sql)
+    if sql is not None and planned >= FAST_PATH_MIN_ROWS:
+        snapshot = await transport.fast_path_snapshot(connection)
+        if snapshot is not None:
+            pages = await transport.table_pages(connection, table)
+            streams = max(1, min(_CORES, planned // ROWS_PER_STREAM, pages))
+            bounds: list[int | None] = [None]
+            bounds += [pages * part // streams for part in range(1, streams)]
+            parts = [
+                transport.literal_sql(stmt.where(*_block_range(table, first, stop)))
+                for first, stop in zip(bounds, [*bounds[1:], None], strict=True)
+            ]
+            sqls = [part for part in parts if part is not None]
+            if len(sqls) == len(parts):
+                keys = [column.key for column in sort_by if column.key is not None]
+                return await asyncio.to_thread(
+                    transport.copy_sorted_frame, *snapshot, sqls, columns, tz, planned, keys
+                )
+    rows = await transport.session_rows(connection, stmt.order_by(*sort_by), columns)
+    return to_pandas(rows_to_arrays(rows, columns), columns, tz)
+
+
+def _block_range(table: str, first: int | None, stop: int | None) -> list[TextClause]:
+    """The rows of ``table`` stored in blocks ``first`` to ``stop`` (excluded); ``None``: open."""
+    bounds = []
+    if first is not None:
+        bounds.append(text(f"{table}.ctid >= '({int(first)},0)'::tid"))
+    if stop is not None:
+        bounds.append(text(f"{table}.ctid < '({int(stop)},0)'::tid"))
+    return bounds

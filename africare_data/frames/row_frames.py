@@ -1,6 +1,6 @@
 """A few rows from a driver straight into typed pandas columns, without Arrow.
 
-:func:`~africare_data.frames.assembly.to_pandas` goes through Arrow, which pays off for
+:func:`~africare_data.frames.conversion.to_pandas` goes through Arrow, which pays off for
 thousands of rows but costs about a millisecond of fixed overhead per frame. For the small
 results of interactive SQL (a row by its key, an agenda) :func:`small_frame` builds each column
 directly with numpy, giving the same dtypes as ``to_pandas`` for the same rows (the tests compare
@@ -9,6 +9,7 @@ both) in a fraction of the time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -16,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import STRING_DTYPE, Column
 
 __all__ = ["SMALL_FRAME_MAX_ROWS", "small_frame"]
@@ -39,7 +40,12 @@ def small_frame(
         column.name: _values([row[index] for row in rows], column, tz)
         for index, column in enumerate(columns)
     }
-    return pd.DataFrame(data, copy=False)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)), copy=False)
+
+
+@functools.cache
+def _categorical(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(categories))
 
 
 def _values(values: list[Any], column: Column, tz: str) -> Any:
@@ -69,7 +75,7 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
     if kind == "enum":
         codes = {label: code for code, label in enumerate(column.categories)}
         found = np.fromiter((codes.get(value, -1) for value in values), np.int64, size)
-        return pd.Categorical.from_codes(found, dtype=pd.CategoricalDtype(list(column.categories)))
+        return pd.Categorical.from_codes(found, dtype=_categorical(column.categories))
     if kind == "string":
         return pd.array(values, dtype=STRING_DTYPE)
     # Dates and types without a rule of their own: the Arrow conversion, as for large results.

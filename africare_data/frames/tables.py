@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import Any, Final
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, cast, extract, func, select
+from sqlalchemy import func, select
 from sqlalchemy.sql import ColumnElement
 
 from africare_data.frames import arguments
 from africare_data.frames.arguments import BookingFilters
-from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import AnySelect, columns_of
-from africare_data.frames.reading import read_frame
+from africare_data.frames.reading import read_frame, read_sorted
 from africare_data.frames.transport import Db, connection_of
 from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
 
@@ -30,7 +32,12 @@ __all__ = [
     "iter_bookings_frames",
     "posts_frame",
     "users_frame",
+    "with_duration",
 ]
+
+_ORDER_BY: Final = (Booking.__table__.c.start_time, Booking.__table__.c.id)
+_MINUTE: Final = 60_000_000  # microseconds
+_HALF_MINUTE: Final = _MINUTE // 2
 
 
 def booking_conditions(filters: BookingFilters) -> list[ColumnElement[bool]]:
@@ -50,13 +57,25 @@ def booking_conditions(filters: BookingFilters) -> list[ColumnElement[bool]]:
 
 
 def bookings_select(filters: BookingFilters | None = None) -> AnySelect:
-    """The statement of :func:`bookings_frame`."""
-    duration = cast(extract("epoch", Booking.end_time - Booking.start_time) / 60, Integer)
-    return (
-        select(*Booking.__table__.columns, duration.label("duration_minutes"))
-        .where(*booking_conditions(filters or BookingFilters()))
-        .order_by(Booking.start_time, Booking.id)
+    """The bookings' columns (without ``duration_minutes``), filtered, in no particular order."""
+    return select(*Booking.__table__.columns).where(
+        *booking_conditions(filters or BookingFilters())
     )
+
+
+def with_duration(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``duration_minutes`` appended: ``end_time - start_time`` in whole minutes,
+    rounded half away from zero (as PostgreSQL casts ``numeric`` to ``integer``), computed on the
+    int64 microseconds (cheaper than asking the server for it)."""
+    micros = _micros(frame["end_time"]) - _micros(frame["start_time"])
+    minutes = (np.abs(micros) + _HALF_MINUTE) // _MINUTE
+    frame["duration_minutes"] = np.where(micros < 0, -minutes, minutes)
+    return frame
+
+
+def _micros(moments: pd.Series) -> np.ndarray[Any, Any]:
+    values: np.ndarray[Any, Any] = moments.array.asi8
+    return values
 
 
 async def bookings_frame(
@@ -77,8 +96,11 @@ async def bookings_frame(
     """
     filters = arguments.booking_filters(practitioner_id, patient_id, status, start, end)
     stmt = bookings_select(filters)
-    small = filters.practitioner_id is not None or filters.patient_id is not None
-    return await read_frame(db, stmt, tz=tz, method="session" if small else "auto")
+    if filters.practitioner_id is None and filters.patient_id is None:
+        frame = await read_sorted(db, stmt, Booking.__tablename__, _ORDER_BY, tz=tz)
+    else:
+        frame = await read_frame(db, stmt.order_by(*_ORDER_BY), tz=tz, method="session")
+    return with_duration(frame)
 
 
 async def iter_bookings_frames(
@@ -100,14 +122,13 @@ async def iter_bookings_frames(
     """
     chunksize = arguments.chunk_size(chunksize)
     tz = arguments.time_zone(tz)
-    stmt = bookings_select(
-        arguments.booking_filters(practitioner_id, patient_id, status, start, end)
-    )
+    filters = arguments.booking_filters(practitioner_id, patient_id, status, start, end)
+    stmt = bookings_select(filters).order_by(*_ORDER_BY)
     columns = columns_of(stmt)
     connection = await connection_of(db)
     result = await connection.stream(stmt.execution_options(yield_per=chunksize))
     async for rows in result.partitions(chunksize):
-        yield to_pandas(rows_to_arrays(rows, columns), columns, tz)
+        yield with_duration(to_pandas(rows_to_arrays(rows, columns), columns, tz))
 
 
 async def examples_frame(db: Db, *, tz: str = "UTC") -> pd.DataFrame:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -28,7 +29,7 @@ from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from africare_data.frames.assembly import Assembler
+from africare_data.frames.assembly import Assembler, combine
 from africare_data.frames.dtypes import AnySelect, Column
 
 __all__ = [
@@ -36,10 +37,12 @@ __all__ = [
     "adbc_fetch",
     "connection_of",
     "copy_frame",
+    "copy_sorted_frame",
     "fast_path_snapshot",
     "literal_sql",
     "planned_rows",
     "session_rows",
+    "table_pages",
 ]
 
 Db = AsyncSession | AsyncConnection
@@ -177,8 +180,46 @@ def copy_frame(
 ) -> pd.DataFrame:
     """The frame of ``sql`` on the ``COPY`` path: each batch goes into the final arrays as it
     arrives and is released before the next one is read."""
-    assembler = Assembler(columns, capacity=planned + planned // 8 + 1024)
-    for batch in adbc_fetch(uri, snapshot, sql):
-        assembler.add(batch)
-        del batch
-    return assembler.frame(tz)
+    return copy_sorted_frame(uri, snapshot, [sql], columns, tz, planned)
+
+
+def copy_sorted_frame(
+    uri: str,
+    snapshot: str,
+    sqls: Sequence[str],
+    columns: Sequence[Column],
+    tz: str,
+    planned: int,
+    sort_by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The frame of the rows of every statement of ``sqls`` (parts of one result), read by one
+    ``COPY`` stream each, in parallel, sorted by ``sort_by``.
+
+    Each stream writes its batches into its own :class:`~.assembly.Assembler` as they arrive
+    and releases them before reading the next; the driver parses outside the GIL, so the
+    streams use as many cores as the server does.
+    """
+    capacity = planned // len(sqls) + planned // 8 + 1024
+
+    def read(sql: str) -> Assembler:
+        assembler = Assembler(columns, capacity)
+        for batch in adbc_fetch(uri, snapshot, sql):
+            assembler.add(batch)
+            del batch
+        return assembler
+
+    if len(sqls) == 1:
+        assemblers = [read(sqls[0])]
+    else:
+        with ThreadPoolExecutor(len(sqls), thread_name_prefix="africare-copy") as pool:
+            assemblers = list(pool.map(read, sqls))
+    return combine(assemblers, tz, sort_by)
+
+
+async def table_pages(connection: AsyncConnection, table: str) -> int:
+    """The number of pages ``table`` has on disk (its block numbers are below it)."""
+    driver = await _driver(connection)
+    pages: int = await driver.fetchval(
+        "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int", table
+    )
+    return pages

@@ -32,7 +32,7 @@ from africare_data.config import get_settings
 from africare_data.database import get_engine
 from africare_data.errors import QueryError
 from africare_data.frames import transport
-from africare_data.frames.assembly import rows_to_arrays, to_pandas
+from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.reading import FAST_PATH_MIN_ROWS
 from africare_data.frames.result_types import ResultTypes
 from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame

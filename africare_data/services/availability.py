@@ -238,17 +238,22 @@ async def add_extra_availability(
     )
 
 
-async def remove_time_off(db: AsyncSession, exception_id: int) -> bool:
-    """Delete the exception (time off or extra hours) ``exception_id``; ``False`` if there is
-    none. Commits."""
+async def remove_time_off(
+    db: AsyncSession, exception_id: int, *, practitioner_id: int | None = None
+) -> bool:
+    """Delete the exception (time off or extra hours) ``exception_id``, if it is
+    ``practitioner_id``'s when given; ``False`` if there is none. Commits."""
     found_id = lookup_id("exception_id", exception_id)
-    if found_id is None:
+    owner = None if practitioner_id is None else lookup_id("practitioner_id", practitioner_id)
+    if found_id is None or (practitioner_id is not None and owner is None):
         return False
     statement = (
         delete(AvailabilityException)
         .where(AvailabilityException.id == found_id)
         .returning(AvailabilityException.id)
     )
+    if owner is not None:
+        statement = statement.where(AvailabilityException.practitioner_id == owner)
     async with writing(db):
         return (await db.execute(statement)).first() is not None
 

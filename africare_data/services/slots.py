@@ -19,7 +19,7 @@ booking is not serialised against it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -57,6 +57,7 @@ from africare_data.services._transaction import reading
 __all__ = [
     "DEFAULT_STEP",
     "INSERT_IF_AVAILABLE",
+    "MAX_SLOT_WINDOW",
     "availability_allows",
     "first_free_slot",
     "free_intervals",
@@ -66,6 +67,12 @@ __all__ = [
 
 DEFAULT_STEP = timedelta(minutes=15)
 """The grid slots start on, from the start of each available interval."""
+
+MAX_SLOT_WINDOW = timedelta(days=92)
+"""The longest window slots are listed for (a quarter): the list grows with the window."""
+
+_LAST_MOMENT = datetime(9999, 12, 1, tzinfo=UTC)
+"""Windows end by then, so every slot and interval returned is a Python ``datetime``."""
 
 _TIMESTAMP = DateTime(timezone=True)
 
@@ -141,9 +148,13 @@ def _statement(sql: str, **values: object) -> TextClause:
     )
 
 
-def _window(start: datetime, end: datetime) -> None:
+def _window(start: datetime, end: datetime, longest: timedelta | None = None) -> None:
     if end <= start:
         raise InvalidInputError(f"end: must be after start ({start.isoformat()})")
+    if end > _LAST_MOMENT:
+        raise InvalidInputError(f"end: must be before {_LAST_MOMENT.isoformat()}")
+    if longest is not None and end - start > longest:
+        raise InvalidInputError(f"end: must be at most {longest.days} days after start")
 
 
 async def free_intervals(
@@ -173,9 +184,9 @@ async def free_slots(
 ) -> list[TimeSlot]:
     """The practitioner's bookable slots of ``duration`` in ``[start, end)``, every ``step``.
 
-    Arguments are validated by the caller.
+    Arguments are validated by the caller; the window is at most :data:`MAX_SLOT_WINDOW`.
     """
-    _window(start, end)
+    _window(start, end, MAX_SLOT_WINDOW)
     sql = _FREE.format(ids=_ONE_PRACTITIONER) + _SLOTS.format(duration=":duration")
     statement = _statement(
         sql, practitioner_id=practitioner_id, start=start, end=end, duration=duration, step=step
@@ -191,9 +202,9 @@ async def first_free_slot(
     """The earliest slot in ``[start, end)`` of any practitioner offering the event type, as
     long as the event type lasts (ties: the lowest practitioner id); one statement.
 
-    Arguments are validated by the caller.
+    Arguments are validated by the caller; the window is at most :data:`MAX_SLOT_WINDOW`.
     """
-    _window(start, end)
+    _window(start, end, MAX_SLOT_WINDOW)
     sql = _FREE.format(ids=_OFFERING) + _SLOTS.format(duration=_EVENT_DURATION) + " LIMIT 1"
     statement = _statement(sql, event_type_id=event_type_id, start=start, end=end, step=step)
     async with reading(db):
