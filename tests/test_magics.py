@@ -233,8 +233,29 @@ def test_options_and_usage_errors(shell: InteractiveShell) -> None:
 def test_only_parameters_in_sql_code_are_bound(
     sql: str, expected: tuple[str, dict[str, Any]] | None
 ) -> None:
-    namespace = {"a": 1, "b": "two"}
-    assert bind_parameters(sql, namespace) == (expected or (sql, None))
+    bound = bind_parameters(sql, {"a": 1, "b": "two"})
+    assert (bound.query, bound.params) == (expected or (sql, None))
+    assert bound.text == sql
+
+
+def test_error_positions_map_back_to_the_sql_as_written() -> None:
+    # Sent as "SELECT $1, $2 + $1 FROM tt": 0-based offsets of $1, $2, '+', the second $1, FROM.
+    bound = bind_parameters("SELECT :long_name, :b + :long_name FROM tt", {"long_name": 1, "b": 2})
+    written = [bound.written_position(sent) for sent in (7, 11, 14, 16, 19)]
+    assert written == [7, 19, 22, 24, 35]
+    assert [bound.text[offset] for offset in written] == [":", ":", "+", ":", "F"]
+
+
+def test_a_sql_error_after_a_parameter_points_at_the_sql_as_written(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shell.user_ns["needle"] = 7
+    shell.run_cell("%sql SELECT :needle AS n, nope FROM bookings", store_history=False)
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[1:3] == [
+        "LINE 1: SELECT :needle AS n, nope FROM bookings",
+        "                             ^",
+    ]
 
 
 def test_an_unbound_parameter_names_itself() -> None:

@@ -36,6 +36,7 @@ from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.reading import FAST_PATH_MIN_ROWS
 from africare_data.frames.result_types import ResultTypes
 from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame
+from africare_data.ipython.sql_params import BoundSql
 
 __all__ = ["SqlRunner"]
 
@@ -66,26 +67,27 @@ class SqlRunner:
             self._connection.close()
         self._connection = None
 
-    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame | None:
+    def frame(self, sql: str | BoundSql) -> pd.DataFrame | None:
         """The result of ``sql`` as a typed frame; ``None`` for a statement without rows.
 
         Raises :class:`QueryError` with PostgreSQL's message and position when it refuses.
         """
+        bound = sql if isinstance(sql, BoundSql) else BoundSql(sql, sql)
         connection = self._connect()
         try:
-            if params is None and _READING.match(sql):
-                planned = _planned_rows(connection, sql)
+            if bound.params is None and _READING.match(bound.query):
+                planned = _planned_rows(connection, bound.query)
                 if planned >= FAST_PATH_MIN_ROWS:
-                    return self._copy_frame(connection, sql, planned)
+                    return self._copy_frame(connection, bound.query, planned)
             with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+                cursor.execute(bound.query, bound.params)
                 result = cursor.pgresult
                 if cursor.description is None or result is None:
                     return None
                 rows = cursor.fetchall()
             columns = self._column_types().columns(result)
         except psycopg.Error as error:
-            raise QueryError(_message(error, sql)) from error
+            raise QueryError(_message(error, bound)) from error
         if len(rows) <= SMALL_FRAME_MAX_ROWS:
             return small_frame(rows, columns)
         return to_pandas(rows_to_arrays(rows, columns), columns, "UTC")
@@ -140,7 +142,7 @@ def _planned_rows(connection: _Connection, sql: str) -> int:
     try:
         row = connection.execute(_EXPLAIN + sql).fetchone()
     except psycopg.Error as error:
-        raise QueryError(_message(error, sql, shift=len(_EXPLAIN))) from error
+        raise QueryError(_message(error, BoundSql(sql, sql), shift=len(_EXPLAIN))) from error
     plan: Any = row[0] if row else [{"Plan": {"Plan Rows": 0}}]
     return int(plan[0]["Plan"]["Plan Rows"])
 
@@ -155,14 +157,15 @@ def _described(connection: _Connection, sql: str) -> pq.abc.PGresult:
     return result
 
 
-def _message(error: psycopg.Error, sql: str, *, shift: int = 0) -> str:
-    """PostgreSQL's message, and the statement's line with a caret under the position (which
-    counts ``shift`` characters sent before ``sql``)."""
+def _message(error: psycopg.Error, bound: BoundSql, *, shift: int = 0) -> str:
+    """PostgreSQL's message, and the statement's line as written with a caret under the
+    position (which counts ``shift`` characters sent before the statement)."""
+    sql = bound.text
     primary = error.diag.message_primary or str(error).strip().splitlines()[0]
     lines = [primary]
     position = error.diag.statement_position
     if position and position.isdigit():
-        offset = min(max(int(position) - 1 - shift, 0), len(sql))
+        offset = min(max(bound.written_position(int(position) - 1 - shift), 0), len(sql))
         line_start = sql.rfind("\n", 0, offset) + 1
         line_end = sql.find("\n", offset)
         line = sql[line_start : len(sql) if line_end < 0 else line_end]
