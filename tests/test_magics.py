@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from africare_data import frames, migrations
 from africare_data.database import make_engine, make_session_maker, scratch_database
+from africare_data.errors import DatabaseUnavailableError
 from africare_data.frames import transport
 from africare_data.ipython import SqlMagics, register
 from africare_data.ipython.sql_params import UnboundParameterError, bind_parameters
@@ -168,6 +170,41 @@ def test_a_large_result_takes_the_copy_path_with_the_same_frame(
     assert len(whole) == BOOKINGS
     pd.testing.assert_frame_equal(whole, rows)
     assert dict(whole.dtypes) == BOOKING_DTYPES
+
+
+def test_a_large_result_with_a_type_copy_cannot_read_uses_the_driver(
+    shell: InteractiveShell,
+) -> None:
+    frame = run(shell, "%sql SELECT id, tstzrange(start_time, end_time) AS slot FROM bookings")
+    assert len(frame) == BOOKINGS
+    slot = frame["slot"].iloc[0]
+    assert not isinstance(slot, bytes)
+    assert slot.lower < slot.upper
+
+
+def _terminate(magics: SqlMagics) -> None:
+    """End the magics' server session from another connection, as a server restart would."""
+    connection = magics.runner._connection
+    assert connection is not None
+    with psycopg.connect(magics.runner._conninfo, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (connection.info.backend_pid,))
+
+
+def test_a_read_runs_again_after_the_connection_was_lost(shell: InteractiveShell) -> None:
+    magics = shell.magics_manager.registry["SqlMagics"]
+    assert run(shell, "%sql SELECT 1 AS one")["one"].tolist() == [1]
+    _terminate(magics)
+    assert run(shell, "%sql SELECT 2 AS two")["two"].tolist() == [2]
+
+
+def test_a_write_is_not_repeated_after_the_connection_was_lost(shell: InteractiveShell) -> None:
+    magics = shell.magics_manager.registry["SqlMagics"]
+    run(shell, "%sql SELECT 1 AS one")
+    _terminate(magics)
+    result = shell.run_cell("%sql CREATE TEMPORARY TABLE scratch (x int)", store_history=False)
+    assert isinstance(result.error_in_exec, DatabaseUnavailableError)
+    assert "may or may not have taken effect" in str(result.error_in_exec)
+    assert run(shell, "%sql SELECT 3 AS three")["three"].tolist() == [3]
 
 
 def test_arrow_output(shell: InteractiveShell) -> None:
