@@ -49,7 +49,8 @@ def _libpq(url: URL) -> str:
     return f"postgresql://{url.username}{password}@{url.host}{port}/{url.database}"
 
 
-def _median_seconds(call: Callable[[], Any], runs: int, warm_up: int) -> float:
+def _timings(call: Callable[[], Any], runs: int, warm_up: int) -> list[float]:
+    """Seconds of each of ``runs`` calls after ``warm_up`` untimed ones."""
     for _ in range(warm_up):
         call()
     timings = []
@@ -57,7 +58,17 @@ def _median_seconds(call: Callable[[], Any], runs: int, warm_up: int) -> float:
         started = time.perf_counter()
         call()
         timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+    return timings
+
+
+def _copy_discarded(connection: Any) -> None:
+    """The binary ``COPY`` of the bulk query through psycopg, every chunk read and dropped."""
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY ({BULK}) TO STDOUT (FORMAT binary)") as copy,
+    ):
+        for _ in copy:
+            pass
 
 
 def _shell_magic(contender: str, url: URL) -> Callable[[str], Any]:
@@ -87,24 +98,23 @@ def _worker(
     result: dict[str, Any] = {}
     if contender == "psql":
         command = ["psql", _libpq(url), "-qc", f"\\copy ({BULK}) TO '/dev/null' (FORMAT binary)"]
-        result["bulk"] = _median_seconds(
-            lambda: subprocess.run(command, check=True), repeat, warm_up=1
-        )
+        result["bulk"] = _timings(lambda: subprocess.run(command, check=True), repeat, warm_up=1)
         return result
     if contender == "psycopg":
         import psycopg
 
         with psycopg.connect(_libpq(url)) as connection:
-            result["point"] = _median_seconds(
+            result["point"] = _timings(
                 lambda: connection.execute(point).fetchall(), calls, warm_up=30
             )
-            result["bulk"] = _median_seconds(
+            result["bulk"] = _timings(
                 lambda: connection.execute(BULK).fetchall(), repeat, warm_up=1
             )
+            result["copy"] = _timings(lambda: _copy_discarded(connection), repeat, warm_up=1)
         return result
     sql = _shell_magic(contender, url)
-    result["point"] = _median_seconds(lambda: sql(point), calls, warm_up=30)
-    result["bulk"] = _median_seconds(lambda: sql(BULK), repeat, warm_up=1)
+    result["point"] = _timings(lambda: sql(point), calls, warm_up=30)
+    result["bulk"] = _timings(lambda: sql(BULK), repeat, warm_up=1)
     frame = sql(BULK)
     result["rows"] = len(frame)
     result["dtypes"] = {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
@@ -154,6 +164,12 @@ def _report(results: dict[str, dict[str, Any] | None], rows: int, args: argparse
         "jupysql": "JupySQL %sql (autopandas)",
         "psql": "psql \\copy (binary) floor",
     }
+    for result in results.values():
+        if result is not None:
+            for key in ("point", "bulk", "copy"):
+                if key in result:
+                    result[f"{key}_runs"] = result[key]
+                    result[key] = statistics.median(result[key])
     raw = results["psycopg"]
     assert raw is not None
     print(f"\nPOINT: one booking by primary key (1 row, 11 columns), median of {args.calls} calls")
@@ -172,12 +188,20 @@ def _report(results: dict[str, dict[str, Any] | None], rows: int, args: argparse
             print(f"  {labels[name]:<34} (not available)")
             continue
         ratio = "" if floor is None else f"   x{result['bulk'] / floor['bulk']:6.2f} of the floor"
-        print(f"  {labels[name]:<34} {result['bulk']:7.2f} s{ratio}")
+        runs = " ".join(f"{seconds:.2f}" for seconds in result["bulk_runs"])
+        print(f"  {labels[name]:<34} {result['bulk']:7.2f} s{ratio}   (runs: {runs})")
+        if "copy" in result:
+            ratio = (
+                "" if floor is None else f"   x{result['copy'] / floor['bulk']:6.2f} of the floor"
+            )
+            runs = " ".join(f"{seconds:.2f}" for seconds in result["copy_runs"])
+            label = "psycopg binary COPY, discarded"
+            print(f"  {label:<34} {result['copy']:7.2f} s{ratio}   (runs: {runs})")
     for name in ("ours", "jupysql"):
         result = results[name]
         if result is not None:
             dtypes = ", ".join(f"{column} {dtype}" for column, dtype in result["dtypes"].items())
-            print(f"  dtypes, {labels[name]}: {dtypes}")
+            print(f"  {labels[name]}: {result['rows']:,} rows; {dtypes}")
 
 
 async def main(args: argparse.Namespace) -> None:
