@@ -12,7 +12,7 @@ LINTED := africare_data tests alembic notebooks $(wildcard benchmarks)
 # The curated notebooks run as tests: nbval re-executes each one in this venv's kernel, in scratch
 # mode, and those that read the demo data in demo mode too, and compares the stored outputs, text
 # as diffs and plots within an RMS tolerance (notebooks/conftest.py, notebooks/output_checks.py,
-# notebooks/nbval_sanitize.cfg). The whole notebook run stays under 40 s on a 2-core machine.
+# notebooks/nbval_sanitize.cfg). Budget for the whole notebook run: 40 s on a quiet 2-core machine.
 # Two workers; --dist loadfile keeps both runs of a notebook (one scratch database) on one worker.
 NBVAL := -n 2 --dist loadfile --nbval --nbval-current-env \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
