@@ -13,9 +13,9 @@
   several ways), SQLAlchemy invalidates the whole pool, so every other connection is replaced at
   its next checkout.
 * A session from :class:`RecoveringSession` runs a statement again, once, on a fresh connection
-  when its connection was found dead on the first statement of a session that holds nothing yet
-  (no transaction, no loaded or pending objects): there is nothing to lose, so the caller never
-  sees the restart.
+  when its connection was found dead on the first statement of a transaction, unless the session
+  holds changes not yet written (pending, changed or deleted objects): nothing is lost, so the
+  caller never sees the restart. The objects it had loaded are read again on the new connection.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Dialect, ExceptionContext, Result
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -122,15 +122,30 @@ class RecoveringSession(Session):
 @event.listens_for(RecoveringSession, "do_orm_execute")
 def _retry_on_a_fresh_connection(state: ORMExecuteState) -> Result[Any] | None:
     session = state.session
-    if session.in_transaction() or session.identity_map or session.new or session.deleted:
-        return None  # a retry could lose or expire what the session holds: run normally
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        return None  # a retry could lose what the transaction or the session holds: run normally
     try:
         return state.invoke_statement()
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
+    held = list(session.identity_map.values())
     session.rollback()  # ends the failed transaction; the pool replaces the dead connections
-    return state.invoke_statement()
+    result = state.invoke_statement()
+    _reload(session, held)
+    return result
+
+
+def _reload(session: Session, instances: list[object]) -> None:
+    """Read again the objects the rollback expired: they held committed state, and in async code
+    an expired attribute cannot load on access. One that is gone from the database stays
+    expired."""
+    for instance in instances:
+        if inspect(instance).expired:
+            try:
+                session.refresh(instance)
+            except InvalidRequestError:
+                continue
 
 
 def _sqlstate(error: BaseException) -> str | None:

@@ -1,6 +1,6 @@
 """The toolkit's web API against the original document's naive app, on the same loads.
 
-    python benchmarks/bench_api.py [--requests 400] [--concurrency 32] [--repeat 3]
+    python benchmarks/bench_api.py [--requests 300] [--concurrency 32] [--repeat 3]
 
 Both apps (``africare_data.api`` and ``benchmarks/naive_app.py``) run as uvicorn servers, one
 process each, on the configured PostgreSQL server (the embedded one, or
@@ -314,7 +314,7 @@ def report(results: dict[tuple[str, str], list[Run]], overlaps: dict[str, list[i
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400, help="requests per load and run")
+    parser.add_argument("--requests", type=int, default=300, help="requests per load and run")
     parser.add_argument("--concurrency", type=int, default=32, help="requests at once")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each load and app")
     args = parser.parse_args()

@@ -3,10 +3,13 @@
 nbval (``pytest --nbval``) executes each code cell in a kernel and hands its outputs over for
 comparison with the stored ones. This file changes three things around it:
 
-* **Both modes.** Each notebook runs twice, in its own kernel per run: ``scratch`` (what nbval
-  and ``make notebooks`` use) and ``demo`` (what ``make lab`` uses, ``africare_data.notebook``).
+* **Both modes.** A notebook runs in its own kernel per mode: ``scratch`` (what nbval and
+  ``make notebooks`` use) and ``demo`` (what ``make lab`` uses, ``africare_data.notebook``).
   The demo run reads a database of its own, ``nbtest_demo`` on the server under test, created and
   loaded with the demo data set at the start of the session, never the user's demo database.
+  Only the notebooks that read the demo data (``notebook.setup(..., demo_data=True)``) run in
+  ``demo`` mode too: for any other, ``setup`` gives the same scratch database in both modes, so
+  a second run would repeat the first and only cost time (a kernel start and the notebook).
   Test ids show the mode: ``notebooks/04_bookings_analysis.ipynb::demo::Cell 3``.
   ``--notebook-modes scratch`` runs one mode only.
 * **Readable comparisons** (``output_checks.py``): text as a diff of the differing lines, plots
@@ -46,6 +49,9 @@ from africare_data.database import (
 )
 from africare_data.notebook import DEMO_BOOKINGS, DEMO_SEED, MODE_VARIABLE, Mode
 from africare_data.synthetic import generate_demo, load_demo
+
+_READS_DEMO_DATA = "demo_data=True"
+"""How a notebook asks ``notebook.setup`` for the demo data: only such notebooks differ by mode."""
 
 DEMO_TEST_DATABASE = "nbtest_demo"
 """The database the ``demo`` runs read: loaded as ``make lab`` loads the user's demo database."""
@@ -135,8 +141,12 @@ class Notebook(IPyNbFile):
 
     def collect(self) -> Iterator[NotebookRun]:
         self.nb = nbformat.read(self.path, as_version=4)
+        reads_demo_data = any(
+            _READS_DEMO_DATA in cell.source for cell in self.nb.cells if cell.cell_type == "code"
+        )
         for mode in _modes(self.config):
-            yield NotebookRun.from_parent(self, name=mode.value, mode=mode)
+            if mode is Mode.SCRATCH or reads_demo_data:
+                yield NotebookRun.from_parent(self, name=mode.value, mode=mode)
 
 
 class NotebookRun(pytest.Collector):

@@ -18,7 +18,7 @@ from africare_data import config, database
 from africare_data.config import get_settings, reload_settings
 from africare_data.errors import ConfigurationError
 
-HEAVY_MODULES = ("pandas", "pyarrow", "alembic", "fastapi", "tqdm", "numpy")
+HEAVY_MODULES = ("pandas", "pyarrow", "alembic", "fastapi", "tqdm", "numpy", "IPython", "psycopg")
 
 
 def run_python(code: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:

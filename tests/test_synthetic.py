@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from africare_data import migrations
+from africare_data.database import make_engine, scratch_database
 from africare_data.errors import AfricareDataError, BookingConflictError, InvalidBookingError
 from africare_data.frames import STATUS_DTYPE, bookings_frame, event_types_frame
 from africare_data.models import Booking, BookingStatus, EventType
@@ -32,6 +39,8 @@ from africare_data.synthetic import (
     load_bookings,
     load_demo,
 )
+
+CLI = str(Path(sys.executable).parent / "africare-data")
 
 
 @pytest.fixture(scope="module")
@@ -445,3 +454,39 @@ def test_dst_zones_keep_local_hours(demo: DemoData, bookings: pd.DataFrame) -> N
         ).mode()[0]
         assert offset(before) != offset(after)
     assert np.isin(demo.practitioners["time_zone"], [c.time_zone for c in COUNTRIES]).all()
+
+
+async def test_seed_command_loads_the_demo_once(tmp_path: Path, server_url: URL) -> None:
+    """``africare-data seed`` loads schedules, time off and bookings; a second run loads nothing."""
+    async with scratch_database("seedcli", url=server_url) as url:
+        engine = make_engine(url)
+        try:
+            await migrations.upgrade(engine)
+            environment = {
+                "PATH": os.environ["PATH"],
+                "AFRICARE_DATA_DIR": str(tmp_path / "data"),
+                "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+            }
+            command = [CLI, "seed", "--bookings", "500", "--seed", "1", "--practitioners", "5"]
+
+            def seed() -> subprocess.CompletedProcess[str]:
+                return subprocess.run(
+                    command, env=environment, capture_output=True, text=True, check=False
+                )
+
+            first = await asyncio.to_thread(seed)
+            assert first.returncode == 0, first.stderr
+            demo = generate_demo(500, seed=1, practitioners=5)
+            assert first.stdout.strip() == (
+                f"Loaded 500 bookings of 5 practitioners over {demo.weeks} weeks from "
+                f"{demo.first_day} (seed 1)."
+            )
+            again = await asyncio.to_thread(seed)
+            assert again.returncode == 0, again.stderr
+            assert "already loaded: nothing to do" in again.stdout
+            async with engine.connect() as connection:
+                rules = await connection.scalar(text("SELECT count(*) FROM availability_rules"))
+                booked = await connection.scalar(text("SELECT count(*) FROM bookings"))
+            assert (rules, booked) == (len(demo.availability_rules), 500)
+        finally:
+            await engine.dispose()

@@ -13,7 +13,8 @@ schema. The modules, one job each:
   streams sharing the session's snapshot), and which values may be written into SQL;
 * :mod:`.reading`: :func:`read_frame`, which picks the path, and the sorted parallel read;
 * :mod:`.tables`: one frame per table;
-* :mod:`.analytics`: booking counts per day, per practitioner, per weekday and hour.
+* :mod:`.analytics`: booking counts per day, per practitioner, per weekday and hour;
+* :mod:`.availability`: available, booked and free hours (utilisation, the capacity heatmap).
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from africare_data.frames.analytics import (
     bookings_per_day,
     practitioner_summary,
     weekday_hour_counts,
+)
+from africare_data.frames.availability import (
+    availability_frame,
+    capacity_by_weekday_hour,
+    utilisation_frame,
 )
 from africare_data.frames.dtypes import STATUS_DTYPE
 from africare_data.frames.reading import FAST_PATH_MIN_ROWS, read_frame
@@ -37,8 +43,10 @@ from africare_data.frames.tables import (
 __all__ = [
     "FAST_PATH_MIN_ROWS",
     "STATUS_DTYPE",
+    "availability_frame",
     "bookings_frame",
     "bookings_per_day",
+    "capacity_by_weekday_hour",
     "event_types_frame",
     "examples_frame",
     "iter_bookings_frames",
@@ -46,5 +54,6 @@ __all__ = [
     "practitioner_summary",
     "read_frame",
     "users_frame",
+    "utilisation_frame",
     "weekday_hour_counts",
 ]

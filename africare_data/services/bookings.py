@@ -129,13 +129,14 @@ class BookingService:
         )
 
         values = data.model_dump()
-        # One INSERT ... SELECT ... WHERE <available> RETURNING: the row comes back with its id
-        # and server defaults, no refresh needed; no row means outside availability.
-        statement = slots.insert_if_available({**values, "status": BookingStatus.PENDING})
+        parameters = {**values, "status": BookingStatus.PENDING}
 
         async def insert_once() -> Booking:
+            # One statement: the row comes back with its id and server defaults (no refresh);
+            # no row means outside availability.
             async with writing(db, **values):
-                booking = (await db.execute(statement)).scalar_one_or_none()
+                result = await db.execute(slots.INSERT_IF_AVAILABLE, parameters)
+                booking = result.scalar_one_or_none()
                 if booking is None:
                     raise OutsideAvailabilityError(
                         data.practitioner_id, data.start_time, data.end_time

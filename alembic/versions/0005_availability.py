@@ -37,32 +37,46 @@ CREATE OR REPLACE FUNCTION practitioner_availability(
     until_time timestamptz,
     practitioner_ids integer[] DEFAULT NULL
 ) RETURNS TABLE (practitioner_id integer, available tstzmultirange)
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE PARALLEL SAFE
+-- range_agg over a year of a network's hours: in memory, not in temporary files.
+SET work_mem = '64MB'
 AS $function$
-WITH weekly AS (
-    SELECT r.practitioner_id, s.starts, s.ends
+WITH patterns AS (
+    -- Practitioners often share hours (a clinic's template): resolve each distinct pattern once.
+    SELECT DISTINCT r.time_zone, r.weekday, r.start_local, r.end_local, r.valid_from,
+           coalesce(r.valid_until, 'infinity') AS valid_until
       FROM availability_rules AS r
+     WHERE practitioner_ids IS NULL OR r.practitioner_id = ANY (practitioner_ids)
+), pattern_windows AS MATERIALIZED (
+    SELECT p.time_zone, p.weekday, p.start_local, p.end_local, p.valid_from, p.valid_until,
+           tstzrange(s.starts, s.ends) AS span
+      FROM patterns AS p
      CROSS JOIN LATERAL (
-           SELECT greatest(r.valid_from, (from_time AT TIME ZONE r.time_zone)::date - 1)
+           SELECT greatest(p.valid_from, (from_time AT TIME ZONE p.time_zone)::date - 1)
                       AS first_day,
-                  least(r.valid_until, (until_time AT TIME ZONE r.time_zone)::date + 1)
+                  least(p.valid_until, (until_time AT TIME ZONE p.time_zone)::date + 1)
                       AS last_day
            ) AS b
      CROSS JOIN LATERAL (
            SELECT b.first_day
-                  + (r.weekday - extract(isodow FROM b.first_day)::integer + 7) % 7 AS day
+                  + (p.weekday - extract(isodow FROM b.first_day)::integer + 7) % 7 AS day
            ) AS f
      CROSS JOIN LATERAL generate_series(0, (b.last_day - f.day) / 7) AS k(week)
      CROSS JOIN LATERAL (
-           SELECT (f.day + 7 * k.week + r.start_local) AT TIME ZONE r.time_zone AS starts,
-                  (f.day + 7 * k.week + r.end_local) AT TIME ZONE r.time_zone AS ends
+           SELECT (f.day + 7 * k.week + p.start_local) AT TIME ZONE p.time_zone AS starts,
+                  (f.day + 7 * k.week + p.end_local) AT TIME ZONE p.time_zone AS ends
            ) AS s
-     WHERE (practitioner_ids IS NULL OR r.practitioner_id = ANY (practitioner_ids))
-       AND f.day <= b.last_day
+     WHERE f.day <= b.last_day
        AND s.starts < s.ends
 ), windows AS (
-    SELECT w.practitioner_id, tstzrange(w.starts, w.ends) AS span
-      FROM weekly AS w
+    SELECT r.practitioner_id, w.span
+      FROM availability_rules AS r
+      JOIN pattern_windows AS w
+        ON w.time_zone = r.time_zone AND w.weekday = r.weekday
+       AND w.start_local = r.start_local AND w.end_local = r.end_local
+       AND w.valid_from = r.valid_from
+       AND w.valid_until = coalesce(r.valid_until, 'infinity')
+     WHERE practitioner_ids IS NULL OR r.practitioner_id = ANY (practitioner_ids)
     UNION ALL
     SELECT e.practitioner_id, tstzrange(e.starts_at, e.ends_at)
       FROM availability_exceptions AS e

@@ -1,0 +1,125 @@
+"""Capacity frames: available intervals, utilisation per period, the weekday x hour heatmap."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from africare_data.errors import InvalidInputError
+from africare_data.frames import availability_frame, capacity_by_weekday_hour, utilisation_frame
+from africare_data.models import Booking, BookingStatus
+from africare_data.services.availability import add_time_off, set_weekly_availability
+
+MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+async def clinic(session: AsyncSession) -> AsyncSession:
+    """Practitioner 1 works Monday and Tuesday 09:00-13:00 UTC from 2 March 2026, with the
+    second Monday morning off; four bookings, one of them cancelled; practitioner 2 has one
+    booking and no availability."""
+    await set_weekly_availability(
+        session,
+        1,
+        [(1, time(9), time(13)), (2, time(9), time(13))],
+        time_zone="UTC",
+        valid_from=date(2026, 3, 2),
+    )
+    await add_time_off(
+        session, 1, MONDAY + timedelta(days=7, hours=9), MONDAY + timedelta(days=7, hours=11)
+    )
+    rows = [
+        (1, 9, 10, BookingStatus.CONFIRMED),  # Monday 09-10
+        (1, 24 + 9, 24 + 11, BookingStatus.PENDING),  # Tuesday 09-11
+        (1, 24 + 11, 24 + 12, BookingStatus.CANCELLED),  # Tuesday 11-12, cancelled
+        (1, 7 * 24 + 12, 7 * 24 + 13, BookingStatus.CONFIRMED),  # next Monday 12-13
+        (2, 10, 12, BookingStatus.CONFIRMED),
+    ]
+    await session.execute(
+        insert(Booking),
+        [
+            {
+                "practitioner_id": practitioner,
+                "patient_id": 5,
+                "start_time": MONDAY + start * HOUR,
+                "end_time": MONDAY + end * HOUR,
+                "status": status,
+            }
+            for practitioner, start, end, status in rows
+        ],
+    )
+    return session
+
+
+async def test_availability_frame(clinic: AsyncSession) -> None:
+    frame = await availability_frame(clinic, MONDAY, MONDAY + timedelta(days=14), tz="Africa/Cairo")
+    assert list(frame.columns) == ["practitioner_id", "start", "end", "hours"]
+    assert str(frame["practitioner_id"].dtype) == "int64"
+    assert str(frame["start"].dtype) == "datetime64[us, Africa/Cairo]"
+    assert frame["hours"].tolist() == [4.0, 4.0, 2.0, 4.0]  # the second Monday loses 2 hours
+    empty = await availability_frame(clinic, MONDAY, MONDAY + HOUR, practitioner_ids=[2])
+    assert empty.empty and list(empty.columns) == list(frame.columns)
+
+
+async def test_utilisation_per_week(clinic: AsyncSession) -> None:
+    frame = await utilisation_frame(clinic, MONDAY, MONDAY + timedelta(days=14), "W")
+    assert list(frame.columns) == [
+        "practitioner_id",
+        "period_start",
+        "available_hours",
+        "booked_hours",
+        "cancelled_hours",
+        "utilisation",
+    ]
+    assert str(frame["period_start"].dtype) == "datetime64[us, UTC]"
+    rows = [tuple(row) for row in frame.drop(columns="period_start").itertuples(index=False)]
+    assert rows[0] == (1, 8.0, 3.0, 1.0, 3.0 / 8.0)
+    assert rows[1] == (1, 6.0, 1.0, 0.0, 1.0 / 6.0)
+    assert rows[2][:4] == (2, 0.0, 2.0, 0.0) and pd.isna(rows[2][4])
+    assert rows[3][:4] == (2, 0.0, 0.0, 0.0)
+    assert frame["period_start"].tolist() == [MONDAY, MONDAY + timedelta(days=7)] * 2
+
+
+async def test_utilisation_splits_a_span_across_days(clinic: AsyncSession) -> None:
+    # In Africa/Cairo (UTC+2) the Monday 09-13 UTC hours are 11-15 local; cut the window at
+    # 13:00 local: two hours on each side of the window start, none counted twice.
+    start = datetime(2026, 3, 2, 11, tzinfo=UTC)
+    daily = await utilisation_frame(
+        clinic, start, start + timedelta(days=2), "D", tz="Africa/Cairo", practitioner_ids=[1]
+    )
+    assert daily["available_hours"].tolist() == [2.0, 4.0, 0.0]
+    assert daily["period_start"].dt.tz.key == "Africa/Cairo"
+
+
+async def test_capacity_by_weekday_hour(clinic: AsyncSession) -> None:
+    frame = await capacity_by_weekday_hour(clinic, MONDAY, MONDAY + timedelta(days=14))
+    assert len(frame) == 168
+    assert list(frame.columns) == [
+        "weekday",
+        "hour",
+        "available_hours",
+        "booked_hours",
+        "free_hours",
+        "utilisation",
+    ]
+    monday_nine = frame[(frame["weekday"] == "Monday") & (frame["hour"] == 9)].iloc[0]
+    assert (monday_nine["available_hours"], monday_nine["booked_hours"]) == (1.0, 1.0)
+    assert monday_nine["free_hours"] == 0.0
+    tuesday_eleven = frame[(frame["weekday"] == "Tuesday") & (frame["hour"] == 11)].iloc[0]
+    assert (tuesday_eleven["available_hours"], tuesday_eleven["free_hours"]) == (2.0, 2.0)
+    assert frame["available_hours"].sum() == 14.0
+    assert pd.isna(frame.loc[0, "utilisation"])  # Monday 00:00: nobody works
+
+
+async def test_bad_arguments_are_refused(session: AsyncSession) -> None:
+    with pytest.raises(InvalidInputError, match="freq"):
+        await utilisation_frame(session, MONDAY, MONDAY + HOUR, "Y")
+    with pytest.raises(InvalidInputError, match="end"):
+        await availability_frame(session, MONDAY, MONDAY)
+    with pytest.raises(InvalidInputError, match="tz"):
+        await capacity_by_weekday_hour(session, MONDAY, MONDAY + HOUR, tz="Nowhere/Else")
