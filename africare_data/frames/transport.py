@@ -29,7 +29,7 @@ from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from africare_data.frames.assembly import Assembler, combine
+from africare_data.frames.assembly import Assembler
 from africare_data.frames.dtypes import AnySelect, Column
 
 __all__ = [
@@ -195,25 +195,24 @@ def copy_sorted_frame(
     """The frame of the rows of every statement of ``sqls`` (parts of one result), read by one
     ``COPY`` stream each, in parallel, sorted by ``sort_by``.
 
-    Each stream writes its batches into its own :class:`~.assembly.Assembler` as they arrive
-    and releases them before reading the next; the driver parses outside the GIL, so the
-    streams use as many cores as the server does.
+    Every stream writes its batches into one :class:`~.assembly.Assembler` as they arrive
+    (in whatever order, the sort comes after) and releases each before reading the next; the
+    driver parses outside the GIL, so the streams use as many cores as the server does.
     """
-    capacity = planned // len(sqls) + planned // 8 + 1024
+    assembler = Assembler(columns, capacity=planned + planned // 8 + 1024)
 
-    def read(sql: str) -> Assembler:
-        assembler = Assembler(columns, capacity)
+    def read(sql: str) -> None:
         for batch in adbc_fetch(uri, snapshot, sql):
             assembler.add(batch)
             del batch
-        return assembler
 
     if len(sqls) == 1:
-        assemblers = [read(sqls[0])]
+        read(sqls[0])
     else:
         with ThreadPoolExecutor(len(sqls), thread_name_prefix="africare-copy") as pool:
-            assemblers = list(pool.map(read, sqls))
-    return combine(assemblers, tz, sort_by)
+            list(pool.map(read, sqls))
+    pa.default_memory_pool().release_unused()  # the batches' memory, before the sort needs more
+    return assembler.frame(tz, sort_by)
 
 
 async def table_pages(connection: AsyncConnection, table: str) -> int:
