@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from africare_data import frames, migrations
 from africare_data.database import make_engine, make_session_maker, scratch_database
+from africare_data.errors import DatabaseUnavailableError
 from africare_data.frames import transport
 from africare_data.ipython import SqlMagics, register
 from africare_data.ipython.sql_params import UnboundParameterError, bind_parameters
@@ -170,6 +172,41 @@ def test_a_large_result_takes_the_copy_path_with_the_same_frame(
     assert dict(whole.dtypes) == BOOKING_DTYPES
 
 
+def test_a_large_result_with_a_type_copy_cannot_read_uses_the_driver(
+    shell: InteractiveShell,
+) -> None:
+    frame = run(shell, "%sql SELECT id, tstzrange(start_time, end_time) AS slot FROM bookings")
+    assert len(frame) == BOOKINGS
+    slot = frame["slot"].iloc[0]
+    assert not isinstance(slot, bytes)
+    assert slot.lower < slot.upper
+
+
+def _terminate(magics: SqlMagics) -> None:
+    """End the magics' server session from another connection, as a server restart would."""
+    connection = magics.runner._connection
+    assert connection is not None
+    with psycopg.connect(magics.runner._conninfo, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (connection.info.backend_pid,))
+
+
+def test_a_read_runs_again_after_the_connection_was_lost(shell: InteractiveShell) -> None:
+    magics = shell.magics_manager.registry["SqlMagics"]
+    assert run(shell, "%sql SELECT 1 AS one")["one"].tolist() == [1]
+    _terminate(magics)
+    assert run(shell, "%sql SELECT 2 AS two")["two"].tolist() == [2]
+
+
+def test_a_write_is_not_repeated_after_the_connection_was_lost(shell: InteractiveShell) -> None:
+    magics = shell.magics_manager.registry["SqlMagics"]
+    run(shell, "%sql SELECT 1 AS one")
+    _terminate(magics)
+    result = shell.run_cell("%sql CREATE TEMPORARY TABLE scratch (x int)", store_history=False)
+    assert isinstance(result.error_in_exec, DatabaseUnavailableError)
+    assert "may or may not have taken effect" in str(result.error_in_exec)
+    assert run(shell, "%sql SELECT 3 AS three")["three"].tolist() == [3]
+
+
 def test_arrow_output(shell: InteractiveShell) -> None:
     table = run(shell, "%sql --arrow SELECT id, status FROM bookings ORDER BY id LIMIT 3")
     assert isinstance(table, pa.Table)
@@ -233,8 +270,29 @@ def test_options_and_usage_errors(shell: InteractiveShell) -> None:
 def test_only_parameters_in_sql_code_are_bound(
     sql: str, expected: tuple[str, dict[str, Any]] | None
 ) -> None:
-    namespace = {"a": 1, "b": "two"}
-    assert bind_parameters(sql, namespace) == (expected or (sql, None))
+    bound = bind_parameters(sql, {"a": 1, "b": "two"})
+    assert (bound.query, bound.params) == (expected or (sql, None))
+    assert bound.text == sql
+
+
+def test_error_positions_map_back_to_the_sql_as_written() -> None:
+    # Sent as "SELECT $1, $2 + $1 FROM tt": 0-based offsets of $1, $2, '+', the second $1, FROM.
+    bound = bind_parameters("SELECT :long_name, :b + :long_name FROM tt", {"long_name": 1, "b": 2})
+    written = [bound.written_position(sent) for sent in (7, 11, 14, 16, 19)]
+    assert written == [7, 19, 22, 24, 35]
+    assert [bound.text[offset] for offset in written] == [":", ":", "+", ":", "F"]
+
+
+def test_a_sql_error_after_a_parameter_points_at_the_sql_as_written(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shell.user_ns["needle"] = 7
+    shell.run_cell("%sql SELECT :needle AS n, nope FROM bookings", store_history=False)
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[1:3] == [
+        "LINE 1: SELECT :needle AS n, nope FROM bookings",
+        "                             ^",
+    ]
 
 
 def test_an_unbound_parameter_names_itself() -> None:

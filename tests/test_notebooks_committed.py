@@ -21,6 +21,7 @@ EXPECTED = [
     "03_booking_workflow.ipynb",
     "04_bookings_analysis.ipynb",
     "05_migrations.ipynb",
+    "06_capacity.ipynb",
     "07_data_layer.ipynb",
     "08_web_api.ipynb",
 ]

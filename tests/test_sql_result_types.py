@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from psycopg.types.range import Range
 
 from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import Column
@@ -68,3 +69,10 @@ def test_small_frame_equals_the_arrow_conversion(rows: list[tuple[Any, ...]], tz
     assert built["id"].dtype == "int64"
     assert built["event_type_id"].dtype == "Int64"
     assert str(built["start_time"].dtype) == f"datetime64[us, {tz}]"
+
+
+def test_values_arrow_cannot_hold_stay_python_objects() -> None:
+    ranges = [(Range(1, 5),), (None,), (Range(2, 3),)]
+    frame = small_frame(ranges, [Column("span", "other", nullable=True)])
+    assert frame["span"].dtype == object
+    assert frame["span"].tolist() == [Range(1, 5), None, Range(2, 3)]

@@ -4,7 +4,8 @@
 thousands of rows but costs about a millisecond of fixed overhead per frame. For the small
 results of interactive SQL (a row by its key, an agenda) :func:`small_frame` builds each column
 directly with numpy, giving the same dtypes as ``to_pandas`` for the same rows (the tests compare
-both) in a fraction of the time.
+both) in a fraction of the time. It also takes values Arrow cannot hold (a range, a composite),
+which stay the driver's Python objects in an ``object`` column.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import STRING_DTYPE, Column
@@ -78,7 +80,13 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
         return pd.Categorical.from_codes(found, dtype=_categorical(column.categories))
     if kind == "string":
         return pd.array(values, dtype=STRING_DTYPE)
-    # Dates and types without a rule of their own: the Arrow conversion, as for large results.
-    return to_pandas(rows_to_arrays([(value,) for value in values], [column]), [column], tz)[
-        column.name
-    ].array
+    # Dates and types without a rule of their own: the Arrow conversion, as for large results,
+    # or, for values Arrow cannot hold (a range, a composite), the driver's objects themselves.
+    try:
+        arrays = rows_to_arrays([(value,) for value in values], [column])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        objects = np.empty(size, dtype=object)
+        for index, value in enumerate(values):
+            objects[index] = value
+        return objects
+    return to_pandas(arrays, [column], tz)[column.name].array

@@ -86,10 +86,10 @@ class SqlMagics(Magics):
         options = parse_options(line, cell)
         namespace = self._namespace()
         try:
-            sql, params = bind_parameters(options.sql, namespace)
+            bound = bind_parameters(options.sql, namespace)
         except UnboundParameterError as error:
             raise UsageError(str(error)) from None
-        frame = self.runner.frame(sql, params)
+        frame = self.runner.frame(bound)
         if frame is None:
             return None
         result = _converted(frame, options.output)

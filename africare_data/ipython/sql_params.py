@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["UnboundParameterError", "bind_parameters"]
+__all__ = ["BoundSql", "UnboundParameterError", "bind_parameters"]
 
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORD_BEFORE: Final = re.compile(r"[\w\\]")  # a:b and \:b are not parameters
@@ -23,15 +24,44 @@ class UnboundParameterError(NameError):
     """A ``:name`` in the SQL names nothing in the notebook's namespace."""
 
 
-def bind_parameters(sql: str, namespace: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
+@dataclass(frozen=True)
+class BoundSql:
+    """SQL as written, and as sent: psycopg's ``query`` with its ``params`` (``None`` when the
+    SQL has no ``:name``).
+
+    PostgreSQL receives each ``:name`` as ``$n`` (psycopg numbers the names in order of first
+    appearance), so an error position it reports counts in that text; :meth:`written_position`
+    maps it back onto the SQL as written, for the caret under the mistake.
+    """
+
+    text: str
+    query: str
+    params: dict[str, Any] | None = None
+    # (start of a :name in the written SQL, its length there, length of its $n as sent)
+    _placeholders: tuple[tuple[int, int, int], ...] = field(default=(), repr=False)
+
+    def written_position(self, sent: int) -> int:
+        """The offset in :attr:`text` of offset ``sent`` (0-based) in the statement sent."""
+        shift = 0  # characters the sent text has more than the written one, so far
+        for start, written, sent_length in self._placeholders:
+            if sent < start + shift:
+                break
+            if sent < start + shift + sent_length:
+                return start  # inside a parameter: point at its :name
+            shift += sent_length - written
+        return sent - shift
+
+
+def bind_parameters(sql: str, namespace: Mapping[str, Any]) -> BoundSql:
     """The SQL for psycopg and its parameters: each ``:name`` becomes ``%(name)s``.
 
-    Without any ``:name`` the SQL is returned unchanged with ``None`` (no parameters, so a
-    ``%`` in it stays a plain character). With parameters, every other ``%`` is doubled, as
-    psycopg's placeholder syntax requires.
+    Without any ``:name`` the SQL is sent unchanged without parameters (so a ``%`` in it stays
+    a plain character). With parameters, every other ``%`` is doubled, as psycopg's
+    placeholder syntax requires.
     """
     pieces: list[str] = []
     names: list[str] = []
+    spans: list[tuple[int, int]] = []
     position, start = 0, 0
     while position < len(sql):
         skip_to = _skipped_region_end(sql, position)
@@ -49,9 +79,10 @@ def bind_parameters(sql: str, namespace: Mapping[str, Any]) -> tuple[str, dict[s
         pieces.append(sql[start:position].replace("%", "%%"))
         pieces.append(f"%({match.group()})s")
         names.append(match.group())
+        spans.append((position, match.end() - position))
         position = start = match.end()
     if not names:
-        return sql, None
+        return BoundSql(sql, sql)
     pieces.append(sql[start:].replace("%", "%%"))
     missing = [name for name in dict.fromkeys(names) if name not in namespace]
     if missing:
@@ -60,7 +91,13 @@ def bind_parameters(sql: str, namespace: Mapping[str, Any]) -> tuple[str, dict[s
             f"{listed} in the SQL names no variable of the notebook: assign it first "
             "(or write '::' for a cast)"
         )
-    return "".join(pieces), {name: namespace[name] for name in names}
+    numbers = {name: number for number, name in enumerate(dict.fromkeys(names), start=1)}
+    placeholders = tuple(
+        (start, length, len(f"${numbers[name]}"))
+        for (start, length), name in zip(spans, names, strict=True)
+    )
+    params = {name: namespace[name] for name in names}
+    return BoundSql(sql, "".join(pieces), params, placeholders)
 
 
 def _skipped_region_end(sql: str, position: int) -> int | None:

@@ -30,12 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from africare_data import embedded
 from africare_data.config import get_settings
 from africare_data.database import get_engine
-from africare_data.errors import QueryError
+from africare_data.errors import DatabaseUnavailableError, QueryError
 from africare_data.frames import transport
 from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.reading import FAST_PATH_MIN_ROWS
 from africare_data.frames.result_types import ResultTypes
 from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame
+from africare_data.ipython.sql_params import BoundSql
 
 __all__ = ["SqlRunner"]
 
@@ -44,6 +45,10 @@ _Connection = psycopg.Connection[tuple[Any, ...]]
 _READING: Final = re.compile(
     r"^(?:\s|--[^\n]*\n|/\*.*?\*/|\()*(select|with|table|values)\b", re.I | re.S
 )
+
+
+class _LostConnection(Exception):
+    """The connection broke during a statement (a server restart, a dropped database)."""
 
 
 class SqlRunner:
@@ -66,35 +71,64 @@ class SqlRunner:
             self._connection.close()
         self._connection = None
 
-    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame | None:
+    def frame(self, sql: str | BoundSql) -> pd.DataFrame | None:
         """The result of ``sql`` as a typed frame; ``None`` for a statement without rows.
 
-        Raises :class:`QueryError` with PostgreSQL's message and position when it refuses.
+        A reading statement that failed because the connection was lost (a server restart) runs
+        once more on a new connection. Raises :class:`QueryError` with PostgreSQL's message and
+        position when it refuses the statement.
         """
+        bound = sql if isinstance(sql, BoundSql) else BoundSql(sql, sql)
+        reading = _READING.match(bound.query) is not None
+        try:
+            return self._frame(bound, reading)
+        except _LostConnection as lost:
+            if not reading:
+                raise DatabaseUnavailableError(
+                    f"the connection to the database was lost while the statement ran ({lost}); "
+                    "it may or may not have taken effect: check, then run it again"
+                ) from lost.__cause__
+        try:
+            return self._frame(bound, reading)
+        except _LostConnection as lost:
+            raise DatabaseUnavailableError(
+                f"the connection to the database was lost twice ({lost}): "
+                "check the server (africare-data db status)"
+            ) from lost.__cause__
+
+    def _frame(self, bound: BoundSql, reading: bool) -> pd.DataFrame | None:
         connection = self._connect()
         try:
-            if params is None and _READING.match(sql):
-                planned = _planned_rows(connection, sql)
+            if bound.params is None and reading:
+                planned = _planned_rows(connection, bound.query)
                 if planned >= FAST_PATH_MIN_ROWS:
-                    return self._copy_frame(connection, sql, planned)
+                    frame = self._copy_frame(connection, bound.query, planned)
+                    if frame is not None:
+                        return frame
             with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+                cursor.execute(bound.query, bound.params)
                 result = cursor.pgresult
                 if cursor.description is None or result is None:
                     return None
                 rows = cursor.fetchall()
             columns = self._column_types().columns(result)
         except psycopg.Error as error:
-            raise QueryError(_message(error, sql)) from error
-        if len(rows) <= SMALL_FRAME_MAX_ROWS:
+            if connection.broken:
+                raise _LostConnection(str(error).strip().splitlines()[0]) from error
+            raise QueryError(_message(error, bound)) from error
+        if len(rows) <= SMALL_FRAME_MAX_ROWS or any(column.kind == "other" for column in columns):
             return small_frame(rows, columns)
         return to_pandas(rows_to_arrays(rows, columns), columns, "UTC")
 
-    def _copy_frame(self, connection: _Connection, sql: str, planned: int) -> pd.DataFrame:
+    def _copy_frame(self, connection: _Connection, sql: str, planned: int) -> pd.DataFrame | None:
+        """The frame by binary ``COPY``; ``None`` when a column has a type without a ``COPY``
+        rule (a range, an array, ...), which the driver's own conversion handles instead."""
         with connection.transaction():
             snapshot_row = connection.execute("SELECT pg_export_snapshot()").fetchone()
             snapshot = str(snapshot_row[0]) if snapshot_row else ""
             columns = self._column_types().columns(_described(connection, sql))
+            if any(column.kind == "other" for column in columns):
+                return None
             return transport.copy_frame(self._conninfo, snapshot, sql, columns, "UTC", planned)
 
     def _column_types(self) -> ResultTypes:
@@ -105,8 +139,16 @@ class SqlRunner:
         current = self._connection
         if current is not None and not current.closed and not current.broken:
             return current
-        self._conninfo = _conninfo(self._engine or get_engine())
-        self._connection = psycopg.connect(self._conninfo, autocommit=True)
+        engine = self._engine or get_engine()
+        self._conninfo = _conninfo(engine)
+        try:
+            self._connection = psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.OperationalError as error:
+            reason = str(error).strip().splitlines()[-1] if str(error).strip() else "no answer"
+            raise DatabaseUnavailableError(
+                f"cannot connect to database {engine.url.database!r} for %sql ({reason}): "
+                "check that the server runs (africare-data db status)"
+            ) from error
         # numeric columns become float64 frames (the frames rule): read them as floats at once.
         self._connection.adapters.register_loader("numeric", FloatLoader)
         self._types = ResultTypes(self._connection)
@@ -140,7 +182,9 @@ def _planned_rows(connection: _Connection, sql: str) -> int:
     try:
         row = connection.execute(_EXPLAIN + sql).fetchone()
     except psycopg.Error as error:
-        raise QueryError(_message(error, sql, shift=len(_EXPLAIN))) from error
+        if connection.broken:
+            raise
+        raise QueryError(_message(error, BoundSql(sql, sql), shift=len(_EXPLAIN))) from error
     plan: Any = row[0] if row else [{"Plan": {"Plan Rows": 0}}]
     return int(plan[0]["Plan"]["Plan Rows"])
 
@@ -155,14 +199,15 @@ def _described(connection: _Connection, sql: str) -> pq.abc.PGresult:
     return result
 
 
-def _message(error: psycopg.Error, sql: str, *, shift: int = 0) -> str:
-    """PostgreSQL's message, and the statement's line with a caret under the position (which
-    counts ``shift`` characters sent before ``sql``)."""
+def _message(error: psycopg.Error, bound: BoundSql, *, shift: int = 0) -> str:
+    """PostgreSQL's message, and the statement's line as written with a caret under the
+    position (which counts ``shift`` characters sent before the statement)."""
+    sql = bound.text
     primary = error.diag.message_primary or str(error).strip().splitlines()[0]
     lines = [primary]
     position = error.diag.statement_position
     if position and position.isdigit():
-        offset = min(max(int(position) - 1 - shift, 0), len(sql))
+        offset = min(max(bound.written_position(int(position) - 1 - shift), 0), len(sql))
         line_start = sql.rfind("\n", 0, offset) + 1
         line_end = sql.find("\n", offset)
         line = sql[line_start : len(sql) if line_end < 0 else line_end]
