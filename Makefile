@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed-stamp
 EXTERNAL_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 MESSAGE ?=
 LINTED := africare_data tests alembic notebooks $(wildcard benchmarks)
-# The curated notebooks run as tests: nbval re-executes each one in this venv's kernel, once per
-# notebook mode (scratch, demo), and compares the stored outputs, text as diffs and plots within an
-# RMS tolerance (notebooks/conftest.py, notebooks/output_checks.py, notebooks/nbval_sanitize.cfg).
+# The curated notebooks run as tests: nbval re-executes each one in this venv's kernel, in scratch
+# mode, and those that read the demo data in demo mode too, and compares the stored outputs, text
+# as diffs and plots within an RMS tolerance (notebooks/conftest.py, notebooks/output_checks.py,
+# notebooks/nbval_sanitize.cfg). Budget for the whole notebook run: 40 s on a quiet 2-core machine.
 # Two workers; --dist loadfile keeps both runs of a notebook (one scratch database) on one worker.
 NBVAL := -n 2 --dist loadfile --nbval --nbval-current-env \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
@@ -75,7 +76,8 @@ pytest-external: install
 		echo "No PostgreSQL at 127.0.0.1:5432: external run skipped"; \
 	fi
 
-## make migrate MESSAGE="add x": autogenerate a revision from the models.
+## make migrate MESSAGE="add x": autogenerate a revision from the models; alembic.ini's post-write
+## hooks (ruff check --fix, ruff format) make it pass make lint as written.
 migrate: install
 	@test -n "$(MESSAGE)" || (echo 'usage: make migrate MESSAGE="what changed"' >&2; exit 2)
 	$(BIN)/alembic upgrade head

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -24,23 +25,41 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert
+from sqlalchemy import Integer, cast, extract, insert, select
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from africare_data import frames, migrations
 from africare_data.database import make_engine, scratch_database
-from africare_data.frames.tables import bookings_select
 from africare_data.frames.transport import literal_sql
 from africare_data.models import Booking, EventType
 from africare_data.synthetic import _records, generate_demo, load_bookings
 
 WINDOW = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC))
-READERS = ["ours", "read_sql", "adbc", "connectorx", "psycopg_copy_floor", "psql_copy_floor"]
+READERS = [
+    "ours",
+    "read_sql",
+    "adbc",
+    "adbc_same_frame",
+    "connectorx",
+    "connectorx_partitioned",
+    "psycopg_copy_floor",
+    "psql_copy_floor",
+    "psql_copy_floor_plain",
+]
+PLAIN_SQL = "SELECT * FROM bookings ORDER BY id"
+"""What a user would write to read the table (the rows in another order, no duration)."""
+PARTITIONS = len(os.sched_getaffinity(0))
+"""ConnectorX's ``partition_num``: one connection per core, as ours opens."""
 
 
 def _sql() -> str:
-    compiled = literal_sql(bookings_select())
+    """The frame's rows as the server would give them: sorted, with ``duration_minutes``."""
+    minutes = cast(extract("epoch", Booking.end_time - Booking.start_time) / 60, Integer)
+    stmt = select(*Booking.__table__.columns, minutes.label("duration_minutes")).order_by(
+        Booking.start_time, Booking.id
+    )
+    compiled = literal_sql(stmt)
     assert compiled is not None
     return compiled
 
@@ -101,14 +120,14 @@ def _worker(reader: str, url_text: str) -> dict[str, Any]:
         sync = create_engine(url.set(drivername="postgresql+psycopg"))
         frame = pd.read_sql(sql, sync)
         rows = len(frame)
-    elif reader == "adbc":
+    elif reader in ("adbc", "adbc_same_frame"):
         import adbc_driver_postgresql.dbapi as adbc
 
         with adbc.connect(_libpq(url)) as connection, connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(PLAIN_SQL if reader == "adbc" else sql)
             frame = cursor.fetch_arrow_table().to_pandas()
         rows = len(frame)
-    elif reader == "connectorx":
+    elif reader in ("connectorx", "connectorx_partitioned"):
         import connectorx as cx
 
         host = url.query.get("host")
@@ -117,7 +136,15 @@ def _worker(reader: str, url_text: str) -> dict[str, Any]:
             if host
             else _libpq(url)
         )
-        frame = cx.read_sql(target, sql)
+        if reader == "connectorx":
+            frame = cx.read_sql(target, sql)
+        else:  # split by ranges of id, one query per partition, as ConnectorX documents
+            frame = cx.read_sql(
+                target,
+                "SELECT * FROM bookings",
+                partition_on="id",
+                partition_num=PARTITIONS,
+            )
         rows = len(frame)
     elif reader == "psycopg_copy_floor":
         import psycopg
@@ -129,14 +156,10 @@ def _worker(reader: str, url_text: str) -> dict[str, Any]:
         ):
             for _ in copy:
                 pass
-    elif reader == "psql_copy_floor":
+    elif reader in ("psql_copy_floor", "psql_copy_floor_plain"):
+        query = sql if reader == "psql_copy_floor" else PLAIN_SQL
         subprocess.run(
-            [
-                "psql",
-                _libpq(url),
-                "-qc",
-                f"\\copy ({sql}) TO '/dev/null' (FORMAT binary)",
-            ],
+            ["psql", _libpq(url), "-qc", f"\\copy ({query}) TO '/dev/null' (FORMAT binary)"],
             check=True,
         )
     seconds = time.perf_counter() - started
@@ -152,27 +175,37 @@ def _worker(reader: str, url_text: str) -> dict[str, Any]:
     }
 
 
-def _run_reader(reader: str, url: URL, repeat: int) -> dict[str, Any] | None:
-    if reader == "psql_copy_floor" and shutil.which("psql") is None:
-        return None
-    results = []
+def _run_once(reader: str, url: URL) -> dict[str, Any]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--worker", reader, "--url", url.render_as_string(False)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def _run_readers(readers: list[str], url: URL, repeat: int) -> dict[str, dict[str, Any] | None]:
+    """Every reader ``repeat`` times, alternating (reader A, B, ..., then A, B, ... again), so a
+    change in the machine's load hits them all alike; the medians per reader."""
+    available = [r for r in readers if not r.startswith("psql") or shutil.which("psql")]
+    runs: dict[str, list[dict[str, Any]]] = {reader: [] for reader in available}
     for _ in range(repeat):
-        output = subprocess.run(
-            [sys.executable, __file__, "--worker", reader, "--url", url.render_as_string(False)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        results.append(json.loads(output.strip().splitlines()[-1]))
-    frames_mb = [r["frame_mb"] for r in results if r["frame_mb"] is not None]
-    return {
-        "seconds": statistics.median(r["seconds"] for r in results),
-        "peak_mb": statistics.median(r["peak_mb"] for r in results),
-        "start_mb": statistics.median(r["start_mb"] for r in results),
-        # What the read itself added: peak minus the same process after its imports.
-        "read_mb": statistics.median(r["peak_mb"] - r["start_mb"] for r in results),
-        "frame_mb": statistics.median(frames_mb) if frames_mb else None,
-    }
+        for reader in available:
+            runs[reader].append(_run_once(reader, url))
+    summary: dict[str, dict[str, Any] | None] = {reader: None for reader in readers}
+    for reader, results in runs.items():
+        frames_mb = [r["frame_mb"] for r in results if r["frame_mb"] is not None]
+        summary[reader] = {
+            "seconds": statistics.median(r["seconds"] for r in results),
+            "peak_mb": statistics.median(r["peak_mb"] for r in results),
+            "start_mb": statistics.median(r["start_mb"] for r in results),
+            # What the read itself added: peak minus the same process after its imports.
+            "read_mb": statistics.median(r["peak_mb"] - r["start_mb"] for r in results),
+            "frame_mb": statistics.median(frames_mb) if frames_mb else None,
+        }
+    return summary
 
 
 async def _agenda_ms(url: URL, practitioner_id: int, repeat: int = 50) -> tuple[float, int]:
@@ -294,12 +327,12 @@ async def main(args: argparse.Namespace) -> None:
             " RSS minus the same process's RSS after its imports, 'frame' its"
             " memory_usage(deep=True))"
         )
-        results = {reader: _run_reader(reader, url, args.repeat) for reader in READERS}
+        results = _run_readers(args.readers, url, args.repeat)
         ours_read = results["ours"]
         assert ours_read is not None
         for reader, result in results.items():
             if result is None:
-                print(f"  {reader:<22} (not available)")
+                print(f"  {reader:<24} (not available)")
                 continue
             ratio = result["seconds"] / ours_read["seconds"]
             memory = ""
@@ -307,12 +340,26 @@ async def main(args: argparse.Namespace) -> None:
                 share = result["read_mb"] / result["frame_mb"]
                 memory = f"  frame {result['frame_mb']:3.0f} MB  read x{share:4.2f} of frame"
             print(
-                f"  {reader:<22} {result['seconds']:7.2f} s   x{ratio:6.2f} of ours"
+                f"  {reader:<24} {result['seconds']:7.2f} s   x{ratio:6.2f} of ours"
                 f"   peak RSS {result['peak_mb']:5.0f} MB = start {result['start_mb']:4.0f}"
                 f" + read {result['read_mb']:5.0f} MB{memory}"
             )
+        _print_targets(results)
         agenda, rows = await _agenda_ms(url, practitioner_id=7)
         print(f"\nAGENDA: one practitioner ({rows} rows) on a warm session: {agenda:.2f} ms median")
+
+
+def _print_targets(results: dict[str, dict[str, Any] | None]) -> None:
+    """Ours against each reference, as ratios of the medians above."""
+    ours = results["ours"]
+    assert ours is not None
+    print("\nOURS AGAINST (time ratio ours / theirs; below 1.00 ours is faster)")
+    for reader in READERS[1:]:
+        result = results.get(reader)
+        if result is not None:
+            print(f"  {reader:<24} {ours['seconds'] / result['seconds']:5.2f}")
+    if ours["frame_mb"]:
+        print(f"  memory read / frame      {ours['read_mb'] / ours['frame_mb']:5.2f}")
 
 
 if __name__ == "__main__":
@@ -321,6 +368,9 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--small", type=int, default=50_000, help="rows for Core/ORM loads")
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument(
+        "--readers", nargs="+", choices=READERS, default=READERS, help="readers to time"
+    )
     parser.add_argument("--worker", choices=READERS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     arguments = parser.parse_args()

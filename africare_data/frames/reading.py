@@ -20,7 +20,8 @@ from sqlalchemy.sql import ColumnElement
 from africare_data.frames import arguments, transport
 from africare_data.frames.arguments import Method
 from africare_data.frames.conversion import rows_to_arrays, to_pandas
-from africare_data.frames.dtypes import AnySelect, columns_of
+from africare_data.frames.dtypes import AnySelect, Column, columns_of
+from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame
 from africare_data.frames.transport import Db
 
 __all__ = ["FAST_PATH_MIN_ROWS", "ROWS_PER_STREAM", "Method", "read_frame", "read_sorted"]
@@ -62,8 +63,7 @@ async def read_frame(
                 return await asyncio.to_thread(
                     transport.copy_frame, *snapshot, sql, columns, tz, planned
                 )
-    rows = await transport.session_rows(connection, stmt, columns)
-    return to_pandas(rows_to_arrays(rows, columns), columns, tz)
+    return _frame(await transport.session_rows(connection, stmt, columns), columns, tz)
 
 
 async def read_sorted(
@@ -105,8 +105,9 @@ async def read_sorted(
                 return await asyncio.to_thread(
                     transport.copy_sorted_frame, *snapshot, sqls, columns, tz, planned, keys
                 )
-    rows = await transport.session_rows(connection, stmt.order_by(*sort_by), columns)
-    return to_pandas(rows_to_arrays(rows, columns), columns, tz)
+    return _frame(
+        await transport.session_rows(connection, stmt.order_by(*sort_by), columns), columns, tz
+    )
 
 
 def _block_range(table: str, first: int | None, stop: int | None) -> list[TextClause]:
@@ -117,3 +118,11 @@ def _block_range(table: str, first: int | None, stop: int | None) -> list[TextCl
     if stop is not None:
         bounds.append(text(f"{table}.ctid < '({int(stop)},0)'::tid"))
     return bounds
+
+
+def _frame(rows: Sequence[Sequence[Any]], columns: Sequence[Column], tz: str) -> pd.DataFrame:
+    """The frame of rows fetched at once: built directly when they are few, through Arrow
+    otherwise (see :mod:`.row_frames`)."""
+    if len(rows) <= SMALL_FRAME_MAX_ROWS:
+        return small_frame(rows, columns, tz)
+    return to_pandas(rows_to_arrays(rows, columns), columns, tz)

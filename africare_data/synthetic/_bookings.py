@@ -19,7 +19,7 @@ from africare_data.frames import STATUS_DTYPE
 from africare_data.synthetic._calendar import localise
 from africare_data.synthetic._network import event_types, offers_by_specialty
 
-__all__ = ["CANCELLATION_REASONS", "REBOOKED_SHARE", "book", "slots"]
+__all__ = ["CANCELLATION_REASONS", "book", "booked_rows", "slots"]
 
 CANCELLATION_REASONS: Final = (
     "patient request",
@@ -35,8 +35,9 @@ _LEAD_SIGMA: Final = 1.3
 _MAX_LEAD: Final = 56 * 1440  # minutes: eight weeks ahead at most
 _LEAD: Final = (20, _MAX_LEAD - 1440)  # a booked slot's last booking: 20 minutes to 55 days
 _RESCHEDULED_SHARE: Final = 0.06
-REBOOKED_SHARE: Final = 0.06
-"""Share of booked slots whose first booking was cancelled and the slot booked again."""
+_REBOOKED_AT_FULL_DEMAND: Final = 0.12
+"""Share of a fully booked practitioner's slots whose first booking was cancelled and the slot
+booked again; it falls with the square of the demand (a half-empty agenda rarely refills)."""
 _PANEL_REACH: Final = 1.25  # a panel's size over its share of the patients
 _REGULARS: Final = 1.25  # > 1: the first patients of a panel come back most often
 _TIMESTAMP_DTYPE: Final = "datetime64[us, UTC]"
@@ -101,7 +102,10 @@ def book(
     created = (start - pd.to_timedelta(np.round(lead), unit="min")).astype(_TIMESTAMP_DTYPE)
     ahead = start - created
     # Bookings made long ahead are cancelled more often; same-day ones stay pending more often.
-    cancel_chance = 0.03 + 0.1 * np.minimum(lead / (28 * 1440), 1.0)
+    # Where demand is high a cancelled slot is mostly booked again (the pairs above), so few
+    # slots end cancelled.
+    demand = practitioners.set_index("practitioner_id")["load"].reindex(practitioner).to_numpy()
+    cancel_chance = (0.03 + 0.1 * np.minimum(lead / (28 * 1440), 1.0)) * (1.5 - demand)
     pending_chance = np.where(lead < 1440, 0.2, 0.06)
     draw = rng.random(n)
     status = np.where(
@@ -142,14 +146,21 @@ def book(
     return pd.DataFrame(columns)
 
 
+def booked_rows(demand: np.ndarray[Any, Any]) -> float:
+    """Bookings the slots of these demands (one per slot) are expected to hold: a slot is booked
+    with its demand's chance, and some booked slots hold a cancelled booking too."""
+    return float((demand * (1 + _REBOOKED_AT_FULL_DEMAND * demand**2)).sum())
+
+
 def _fill(
     n: int, practitioners: pd.DataFrame, candidates: pd.DataFrame, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
     """The booked slots, in order, as ``n`` rows: a slot whose first booking was cancelled and
     then booked again has two rows, the cancelled one first (flagged in the array returned)."""
     load = practitioners.set_index("practitioner_id")["load"]
-    keys = rng.random(len(candidates)) / load.reindex(candidates["practitioner_id"]).to_numpy()
-    rebooked = rng.random(len(candidates)) < REBOOKED_SHARE
+    demand = load.reindex(candidates["practitioner_id"]).to_numpy()
+    keys = rng.random(len(candidates)) / demand
+    rebooked = rng.random(len(candidates)) < _REBOOKED_AT_FULL_DEMAND * demand**2
     order = np.argsort(keys, kind="stable")
     rows = np.cumsum(1 + rebooked[order])
     taken = int(np.searchsorted(rows, n)) + 1 if n else 0

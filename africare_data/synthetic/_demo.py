@@ -10,7 +10,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from africare_data.synthetic._bookings import REBOOKED_SHARE, book, slots
+from africare_data.synthetic._bookings import book, booked_rows, slots
 from africare_data.synthetic._calendar import holidays_frame, leave_frame, time_off, working_blocks
 from africare_data.synthetic._network import (
     SCHEDULES,
@@ -85,8 +85,8 @@ def generate_demo(
         blocks = working_blocks(people, first_day, days, holidays, leave)
         candidates = slots(people, blocks, np.random.default_rng(packing))
         load = people.set_index("practitioner_id")["load"]
-        filled = float(load.reindex(candidates["practitioner_id"]).sum())
-        if filled * (1 + REBOOKED_SHARE) >= n:
+        filled = booked_rows(load.reindex(candidates["practitioner_id"]).to_numpy())
+        if filled >= n:
             break
         weeks = max(weeks + 1, math.ceil(weeks * n / max(filled, 1.0)))
     return DemoData(
@@ -108,10 +108,9 @@ def _weekly_demand(people: pd.DataFrame) -> float:
     mean_duration = np.array(
         [sum(length * share for _, length, share in specialty.offers) for specialty in SPECIALTIES]
     )
-    weekly = (
-        minutes[people["schedule"]] / mean_duration[people["specialty"]] * people["load"]
-    ).sum()
-    return float(weekly * _DEMAND_MARGIN * (1 + REBOOKED_SHARE))
+    slots = minutes[people["schedule"]] / mean_duration[people["specialty"]]
+    load = people["load"].to_numpy()
+    return booked_rows(np.repeat(load, np.round(slots).astype(np.int64))) * _DEMAND_MARGIN
 
 
 def generate_bookings(

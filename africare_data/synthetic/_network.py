@@ -123,7 +123,7 @@ SCHEDULES: Final = (
 )
 """Weekly schedules: full time (40 h), part time (15-25 h); nobody works on Sunday."""
 
-_LOAD_BANDS: Final = ((0.2, 0.95, 1.0), (0.6, 0.62, 0.95), (0.2, 0.4, 0.6))
+_LOAD_BANDS: Final = ((0.2, 0.95, 1.0), (0.6, 0.55, 0.9), (0.2, 0.35, 0.55))
 """``(share, low, high)``: a fifth fully booked, a fifth half empty, the rest in between."""
 
 
