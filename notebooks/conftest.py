@@ -5,8 +5,9 @@ comparison with the stored ones. This file changes three things around it:
 
 * **Both modes.** A notebook runs in its own kernel per mode: ``scratch`` (what nbval and
   ``make notebooks`` use) and ``demo`` (what ``make lab`` uses, ``africare_data.notebook``).
-  The demo run reads a database of its own, ``nbtest_demo`` on the server under test, created and
-  loaded with the demo data set at the start of the session, never the user's demo database.
+  The demo run reads a database of its own, ``nbtest_demo`` on the server under test, loaded
+  with the demo data set while the session's first notebooks run (under another name, renamed
+  when complete; a demo run waits for it), never the user's demo database.
   Only the notebooks that read the demo data (``notebook.setup(..., demo_data=True)``) run in
   ``demo`` mode too: for any other, ``setup`` gives the same scratch database in both modes, so
   a second run would repeat the first and only cost time (a kernel start and the notebook).
@@ -27,8 +28,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -38,6 +42,9 @@ import pytest
 from nbval.kernel import CURRENT_ENV_KERNEL_NAME, RunningKernel
 from nbval.plugin import IPyNbCell, IPyNbFile, find_comment_markers, find_metadata_tags
 from output_checks import compare_plots, plots, text_diff, text_lines
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import NullPool
 
 from africare_data import migrations
 from africare_data.database import (
@@ -55,6 +62,10 @@ _READS_DEMO_DATA = "demo_data=True"
 
 DEMO_TEST_DATABASE = "nbtest_demo"
 """The database the ``demo`` runs read: loaded as ``make lab`` loads the user's demo database."""
+
+_DEMO_LOADING = f"{DEMO_TEST_DATABASE}_loading"
+_DEMO_WAIT_SECONDS = 300.0
+_demo_loader: threading.Thread | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,28 +100,70 @@ def _runs_notebooks(config: pytest.Config) -> bool:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start loading ``nbtest_demo`` in the background: the scratch runs need not wait for it."""
+    global _demo_loader
     if not _runs_notebooks(session.config):
         return
     shutil.rmtree(_diff_dir(session.config), ignore_errors=True)
     if Mode.DEMO in _modes(session.config):
-        asyncio.run(_load_demo_test_database())
+        asyncio.run(drop_database(DEMO_TEST_DATABASE))  # a cut-short session's, not ready
+        _demo_loader = threading.Thread(
+            target=lambda: asyncio.run(_load_demo_test_database()), name=_DEMO_LOADING
+        )
+        _demo_loader.start()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _runs_notebooks(session.config) and Mode.DEMO in _modes(session.config):
+        if _demo_loader is not None:
+            _demo_loader.join()
         asyncio.run(drop_database(DEMO_TEST_DATABASE))
+        asyncio.run(drop_database(_DEMO_LOADING))
 
 
 async def _load_demo_test_database() -> None:
-    """Create ``nbtest_demo`` afresh: migrated, then the demo data set, as ``make lab`` does."""
-    await drop_database(DEMO_TEST_DATABASE)
-    engine = make_engine(await create_database(DEMO_TEST_DATABASE))
+    """Build ``nbtest_demo`` as ``make lab`` builds the demo database: migrated, then the demo
+    data set. It is built as ``nbtest_demo_loading`` and renamed when complete, so a database
+    named ``nbtest_demo`` is always a complete one."""
+    await drop_database(_DEMO_LOADING)
+    engine = make_engine(await create_database(_DEMO_LOADING))
     try:
         await migrations.upgrade(engine)
         async with make_session_maker(engine)() as session:
             await load_demo(session, generate_demo(DEMO_BOOKINGS, seed=DEMO_SEED))
     finally:
         await engine.dispose()
+    async with _maintenance() as connection:
+        await connection.execute(
+            text(f'ALTER DATABASE "{_DEMO_LOADING}" RENAME TO "{DEMO_TEST_DATABASE}"')
+        )
+
+
+@asynccontextmanager
+async def _maintenance() -> AsyncIterator[AsyncConnection]:
+    """An autocommit connection to the server's maintenance database ``postgres``."""
+    engine = make_engine(
+        resolve_url(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
+async def _wait_for_demo_test_database() -> None:
+    """Return once ``nbtest_demo`` exists (complete); fail after ``_DEMO_WAIT_SECONDS``."""
+    deadline = time.monotonic() + _DEMO_WAIT_SECONDS
+    async with _maintenance() as connection:
+        query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+        while not await connection.scalar(query, {"name": DEMO_TEST_DATABASE}):
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"{DEMO_TEST_DATABASE} was not ready after {_DEMO_WAIT_SECONDS:g} s; the "
+                    "session loads it in the background from its start (see its errors above)"
+                )
+            await asyncio.sleep(0.1)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -198,6 +251,8 @@ class NotebookRun(pytest.Collector):
 
     def setup(self) -> None:
         option = self.config.option
+        if self.mode is Mode.DEMO:
+            asyncio.run(_wait_for_demo_test_database())
         if option.nbval_current_env:
             kernel_name = CURRENT_ENV_KERNEL_NAME
         else:

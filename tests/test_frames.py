@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from sqlalchemy import Integer, cast, extract, insert, literal, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from africare_data.frames import (
@@ -462,3 +463,28 @@ async def test_agenda_and_chunks_compute_durations_as_the_server_does(many: Asyn
         check_exact=True,
     )
     pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), expected, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "uri"),
+    [
+        (
+            "postgresql+asyncpg://app:p%40ss@db.example:6543/care?ssl=require&application_name=nb",
+            "postgresql://app:p%40ss@db.example:6543/care?application_name=nb&sslmode=require",
+        ),
+        (
+            "postgresql+asyncpg://app@db.example/care?sslmode=verify-full&sslrootcert=/ca.pem"
+            "&prepared_statement_cache_size=0",
+            "postgresql://app@db.example/care?sslmode=verify-full&sslrootcert=%2Fca.pem",
+        ),
+        (
+            "postgresql+asyncpg:///?host=/run/pg%20sock",
+            "postgresql://me@/mine?host=%2Frun%2Fpg%20sock",
+        ),
+    ],
+)
+def test_the_copy_connections_keep_the_urls_libpq_options(url: str, uri: str) -> None:
+    """Credentials, host or socket, and the options libpq shares with the URL go to the ``COPY``
+    connections; the session's user and database stand in for what the URL leaves out."""
+    built = transport.libpq_uri(make_url(url), user="me", database="mine", socket="/tmp")
+    assert built == uri

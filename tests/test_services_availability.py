@@ -271,6 +271,8 @@ async def test_offered_event_types_and_the_first_free_slot(session: AsyncSession
     assert long is not None
     assert (long.practitioner_id, long.start) == (2, utc(MONDAY + timedelta(days=7), 8))
     assert await find_first_free_slot(session, surgery.id, utc(MONDAY, 0), within=HOUR) is None
+    nobody = await create_event_type(session, "Home visit", 60)  # offered by no one
+    assert await find_first_free_slot(session, nobody.id, utc(MONDAY, 0)) is None
 
 
 async def test_bad_slot_queries_are_refused(session: AsyncSession) -> None:

@@ -19,12 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Enum
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import BindParameter
@@ -39,6 +40,7 @@ __all__ = [
     "copy_frame",
     "copy_sorted_frame",
     "fast_path_snapshot",
+    "libpq_uri",
     "literal_sql",
     "planned_rows",
     "session_rows",
@@ -139,17 +141,41 @@ async def fast_path_snapshot(connection: AsyncConnection) -> tuple[str, str] | N
     if row[0]:
         return None
     snapshot = (await connection.exec_driver_sql("SELECT pg_export_snapshot()")).scalar_one()
-    url = connection.engine.url
-    host = url.host or url.query.get("host") or row[3]
-    user = quote(url.username or row[2], safe="")
-    password = "" if url.password is None else ":" + quote(str(url.password), safe="")
-    database = quote(url.database or row[1], safe="")
+    return libpq_uri(connection.engine.url, user=row[2], database=row[1], socket=row[3]), snapshot
+
+
+_LIBPQ_OPTIONS: Final = (
+    "application_name",
+    "connect_timeout",
+    "options",
+    "sslcert",
+    "sslkey",
+    "sslmode",
+    "sslrootcert",
+    "target_session_attrs",
+)
+"""URL query options libpq understands, passed on to the ``COPY`` connections."""
+
+
+def libpq_uri(url: URL, *, user: str, database: str, socket: str) -> str:
+    """The libpq URI of ``url``'s server and database, for ADBC: credentials, host or socket,
+    port, and the options libpq shares with the URL (asyncpg's ``ssl`` as ``sslmode``).
+    ``user``, ``database`` and ``socket`` stand in for what the URL leaves out."""
+    host = url.host or url.query.get("host") or socket
+    credentials = quote(url.username or user, safe="")
+    if url.password is not None:
+        credentials += ":" + quote(str(url.password), safe="")
+    options = {name: url.query[name] for name in _LIBPQ_OPTIONS if name in url.query}
+    if "ssl" in url.query and "sslmode" not in options:
+        options["sslmode"] = url.query["ssl"]
     if isinstance(host, str) and host.startswith("/"):
-        uri = f"postgresql://{user}{password}@/{database}?host={quote(host, safe='')}"
+        location = f"/{quote(url.database or database, safe='')}"
+        options = {"host": host, **options}
     else:
         port = f":{url.port}" if url.port else ""
-        uri = f"postgresql://{user}{password}@{host}{port}/{database}"
-    return uri, snapshot
+        location = f"{host}{port}/{quote(url.database or database, safe='')}"
+    query = urlencode({name: str(value) for name, value in options.items()}, quote_via=quote)
+    return f"postgresql://{credentials}@{location}" + (f"?{query}" if query else "")
 
 
 _ADBC_BATCH_OPTION: Final = "adbc.postgresql.batch_size_hint_bytes"

@@ -124,7 +124,7 @@ SELECT lower(g.gap), upper(g.gap)
 
 _ONE_PRACTITIONER = "ARRAY[CAST(:practitioner_id AS integer)]"
 _OFFERING = (
-    "(SELECT coalesce(array_agg(o.practitioner_id), '{{}}') FROM practitioner_event_types AS o "
+    "(SELECT coalesce(array_agg(o.practitioner_id), '{}') FROM practitioner_event_types AS o "
     "WHERE o.event_type_id = :event_type_id)"
 )
 _EVENT_DURATION = (
