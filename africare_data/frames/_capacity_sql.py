@@ -4,10 +4,10 @@ Parameters: ``:start`` and ``:end`` (the window, timestamptz), ``:ids`` (practit
 ``integer[]``; ``NULL``: all), ``:tz`` (the zone periods and hours are read in), ``:unit`` and
 ``:step`` (the period: ``day``/``1 day``, ``week``/``7 days``, ``month``/``1 month``).
 
-A span (an available interval, a booking clipped to the window) is placed in its period or hour
-by ``width_bucket`` over the edges, computed once (a binary search per span, no time zone
-arithmetic per row). Spans inside one period are summed directly; the few that cross an edge
-are split at it by a short series over the periods they touch.
+A span (an available interval, a booking) is placed in its period or hour by ``width_bucket``
+over the edges, computed once (a binary search per span, no time zone arithmetic per row).
+:data:`UTILISATION` groups spans by their first and last piece and derives every piece's hours
+from the group's sums; :data:`WEEKDAY_HOUR` splits each span at the hours it touches.
 """
 
 from __future__ import annotations
@@ -34,69 +34,56 @@ SELECT v.practitioner_id, lower(v.span) AS start, upper(v.span) AS "end",
   FROM ({_AVAILABLE}) AS v
 """
 
-# Each span is placed in its period by width_bucket over the period edges, computed once (a
-# binary search per span, no time zone arithmetic per row): its hours inside that period, and
-# what spills into the next one. Spans crossing two edges or more (rare: periods are days or
-# longer) stay apart in the grouping and are split at every edge. Bookings and availability are
-# aggregated apart, so each big aggregation stays narrow.
-_PLACED = """
-SELECT x.practitioner_id, x.kind, x.bucket,
-       CASE WHEN x.e > x.edges[x.bucket + 2] THEN x.s END AS s,
-       CASE WHEN x.e > x.edges[x.bucket + 2] THEN x.e END AS e,
-       sum(date_part('epoch', least(x.e, x.edges[x.bucket + 1]) - x.s)) / 3600 AS inside,
-       sum(date_part('epoch', least(x.e, x.edges[x.bucket + 2]) - x.edges[x.bucket + 1]))
-           FILTER (WHERE x.e > x.edges[x.bucket + 1]) / 3600 AS spill
-  FROM (SELECT y.*, width_bucket(y.s, y.edges) AS bucket
-          FROM ({spans}) AS y) AS x
- GROUP BY 1, 2, 3, 4, 5
-"""
-
-_EDGES = """(SELECT array_agg(p.local_start AT TIME ZONE :tz ORDER BY p.local_start)
-  FROM generate_series(date_trunc(:unit, :start AT TIME ZONE :tz),
-                       date_trunc(:unit, (:end - interval '1 microsecond') AT TIME ZONE :tz)
-                           + CAST(:step AS interval),
-                       CAST(:step AS interval)) AS p(local_start))"""
-
-_AVAILABLE_SPANS = f"""
-SELECT v.practitioner_id, 0 AS kind, lower(v.span) AS s, upper(v.span) AS e, {_EDGES} AS edges
+# Spans (kind 0 available, 1 booked: pending or confirmed, 2 cancelled) are cut at the window's
+# ends and at every period start inside it. Spans sharing a practitioner, kind, first and last
+# piece are grouped in one pass that only counts them and sums their starts and ends (seconds
+# since the epoch): no clipping, splitting or interval arithmetic per row. A group's hours in
+# each piece it touches follow from those sums: the first piece runs from the spans' starts, the
+# last to their ends, and the ones between are whole (n times their length). Pieces outside the
+# window (before :start, after :end) are never generated.
+_SPANS = f"""
+SELECT v.practitioner_id, 0 AS kind, lower(v.span) AS s, upper(v.span) AS e
   FROM ({_AVAILABLE}) AS v
-"""
-
-_BOOKING_SPANS = f"""
-SELECT b.practitioner_id, CASE WHEN b.status = 'cancelled' THEN 2 ELSE 1 END AS kind,
-       greatest(b.start_time, :start) AS s, least(b.end_time, :end) AS e, {_EDGES} AS edges
+UNION ALL
+SELECT b.practitioner_id, CASE WHEN b.status = 'cancelled' THEN 2 ELSE 1 END,
+       b.start_time, b.end_time
   FROM bookings AS b
  WHERE b.start_time < :end AND b.end_time > :start
    AND (CAST(:ids AS integer[]) IS NULL OR b.practitioner_id = ANY (CAST(:ids AS integer[])))
 """
 
-# kind: 0 available, 1 booked (pending or confirmed), 2 cancelled.
 UTILISATION = f"""
-WITH bounds AS (
-    SELECT {_EDGES} AS edges,
-           array_agg(p.local_start ORDER BY p.local_start) AS locals
+WITH periods AS (
+    SELECT array_agg(p.local_start ORDER BY p.local_start) AS locals,
+           array_agg(p.local_start AT TIME ZONE :tz ORDER BY p.local_start) AS starts
       FROM generate_series(date_trunc(:unit, :start AT TIME ZONE :tz),
                            date_trunc(:unit, (:end - interval '1 microsecond') AT TIME ZONE :tz),
                            CAST(:step AS interval)) AS p(local_start)
+), bounds AS (
+    SELECT array_agg(u.cut ORDER BY u.cut) AS cuts
+      FROM (SELECT unnest(p.starts) FROM periods AS p
+            UNION SELECT :start
+            UNION SELECT :end) AS u(cut)
+     WHERE u.cut >= :start AND u.cut <= :end
 ), grouped AS (
-    {_PLACED.format(spans=_AVAILABLE_SPANS)}
-    UNION ALL
-    {_PLACED.format(spans=_BOOKING_SPANS)}
+    SELECT x.practitioner_id, x.kind,
+           width_bucket(x.s, d.cuts) AS first_piece, width_bucket(x.e, d.cuts) AS last_piece,
+           count(*) AS n, sum(date_part('epoch', x.s)) AS starts,
+           sum(date_part('epoch', x.e)) AS ends
+      FROM ({_SPANS}) AS x
+     CROSS JOIN bounds AS d
+     GROUP BY 1, 2, 3, 4
 ), pieces AS (
-    SELECT g.practitioner_id, g.kind, g.bucket, g.inside AS hours
-      FROM grouped AS g WHERE g.s IS NULL
-    UNION ALL
-    SELECT g.practitioner_id, g.kind, g.bucket + 1, g.spill
-      FROM grouped AS g WHERE g.s IS NULL AND g.spill IS NOT NULL
-    UNION ALL
-    SELECT g.practitioner_id, g.kind, i.bucket,
-           date_part('epoch', least(g.e, d.edges[i.bucket + 1])
-                              - greatest(g.s, d.edges[i.bucket])) / 3600
+    SELECT g.practitioner_id, g.kind, width_bucket(d.cuts[k.piece], p.starts) AS bucket,
+           (CASE WHEN k.piece = g.last_piece THEN g.ends
+                 ELSE g.n * date_part('epoch', d.cuts[k.piece + 1]) END
+            - CASE WHEN k.piece = g.first_piece THEN g.starts
+                   ELSE g.n * date_part('epoch', d.cuts[k.piece]) END) / 3600 AS hours
       FROM grouped AS g
      CROSS JOIN bounds AS d
-     CROSS JOIN LATERAL generate_series(g.bucket, width_bucket(g.e - interval '1 microsecond',
-                                                              d.edges)) AS i(bucket)
-     WHERE g.s IS NOT NULL
+     CROSS JOIN periods AS p
+     CROSS JOIN LATERAL generate_series(greatest(g.first_piece, 1),
+                                        least(g.last_piece, cardinality(d.cuts) - 1)) AS k(piece)
 ), totals AS (
     SELECT practitioner_id, bucket,
            coalesce(sum(hours) FILTER (WHERE kind = 0), 0) AS available_hours,
@@ -105,14 +92,14 @@ WITH bounds AS (
       FROM pieces
      GROUP BY practitioner_id, bucket
 )
-SELECT w.practitioner_id, d.locals[i.bucket] AS period_start,
+SELECT w.practitioner_id, p.locals[i.bucket] AS period_start,
        coalesce(t.available_hours, 0) AS available_hours,
        coalesce(t.booked_hours, 0) AS booked_hours,
        coalesce(t.cancelled_hours, 0) AS cancelled_hours,
        t.booked_hours / nullif(t.available_hours, 0) AS utilisation
   FROM (SELECT DISTINCT practitioner_id FROM totals) AS w
- CROSS JOIN bounds AS d
- CROSS JOIN LATERAL generate_series(1, cardinality(d.locals)) AS i(bucket)
+ CROSS JOIN periods AS p
+ CROSS JOIN LATERAL generate_series(1, cardinality(p.locals)) AS i(bucket)
   LEFT JOIN totals AS t ON t.practitioner_id = w.practitioner_id AND t.bucket = i.bucket
 """
 

@@ -49,7 +49,12 @@ WITH patterns AS (
      WHERE practitioner_ids IS NULL OR r.practitioner_id = ANY (practitioner_ids)
 ), pattern_windows AS MATERIALIZED (
     SELECT p.time_zone, p.weekday, p.start_local, p.end_local, p.valid_from, p.valid_until,
-           tstzrange(s.starts, s.ends) AS span
+           -- Clipped to the window here, once per pattern: cheaper than intersecting every
+           -- practitioner's merged multirange with it (an empty range when outside, so a
+           -- practitioner whose hours all fall outside still gets its empty row).
+           CASE WHEN s.starts < until_time AND s.ends > from_time
+                THEN tstzrange(greatest(s.starts, from_time), least(s.ends, until_time))
+                ELSE 'empty'::tstzrange END AS span
       FROM patterns AS p
      CROSS JOIN LATERAL (
            SELECT greatest(p.valid_from, (from_time AT TIME ZONE p.time_zone)::date - 1)
@@ -78,7 +83,8 @@ WITH patterns AS (
        AND w.valid_until = coalesce(r.valid_until, 'infinity')
      WHERE practitioner_ids IS NULL OR r.practitioner_id = ANY (practitioner_ids)
     UNION ALL
-    SELECT e.practitioner_id, tstzrange(e.starts_at, e.ends_at)
+    SELECT e.practitioner_id,
+           tstzrange(greatest(e.starts_at, from_time), least(e.ends_at, until_time))
       FROM availability_exceptions AS e
      WHERE e.kind = 'extra' AND e.starts_at < until_time AND e.ends_at > from_time
        AND (practitioner_ids IS NULL OR e.practitioner_id = ANY (practitioner_ids))
@@ -90,8 +96,7 @@ WITH patterns AS (
      GROUP BY e.practitioner_id
 )
 SELECT a.practitioner_id,
-       (a.spans - coalesce(t.spans, '{}'::tstzmultirange))
-           * tstzmultirange(tstzrange(from_time, until_time))
+       CASE WHEN t.spans IS NULL THEN a.spans ELSE a.spans - t.spans END
   FROM (SELECT w.practitioner_id, range_agg(w.span) AS spans
           FROM windows AS w GROUP BY w.practitioner_id) AS a
   LEFT JOIN time_off AS t ON t.practitioner_id = a.practitioner_id
