@@ -106,7 +106,8 @@ def start(name: str, url: URL, concurrency: int) -> Server:
         AFRICARE_MAX_OVERFLOW="0",
     )
     command = [sys.executable, "-m", "uvicorn", *APPS[name], "--port", str(port)]
-    command += ["--log-level", "warning", "--no-access-log"]
+    # Keep idle connections as long as the client does: a load waits for the other app's run.
+    command += ["--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "300"]
     process = subprocess.Popen(command, cwd=ROOT, env=environment)
     return Server(name, url, process, f"http://127.0.0.1:{port}")
 

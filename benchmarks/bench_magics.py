@@ -7,7 +7,10 @@ embedded one, or ``SQLALCHEMY_DATABASE_URI``), dropped afterwards, and runs each
 fresh process on that same server with the same queries:
 
 * POINT: one booking by primary key (1 row, 11 columns), ``--calls`` timed calls after a warm-up;
-* BULK: every booking, six columns, ``--repeat`` timed runs after a warm-up.
+* BULK: every booking, six columns, one timed run after a warm-up.
+
+That is one round; ``--repeat`` rounds run, each contender in turn in a fresh process, so they
+share the machine's noise.
 
 The magics run in a real IPython shell through ``run_line_magic`` (the cell's display is left
 out for both); JupySQL with ``autopandas`` on. Figures are medians. Needs the ``bench`` extra
@@ -136,7 +139,7 @@ def _run(contender: str, url: URL, args: argparse.Namespace) -> dict[str, Any] |
         "--calls",
         str(args.calls),
         "--repeat",
-        str(args.repeat),
+        "1",
     ]
     output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     marked = [line for line in output.splitlines() if line.startswith(_MARK)]
@@ -172,7 +175,8 @@ def _report(results: dict[str, dict[str, Any] | None], rows: int, args: argparse
                     result[key] = statistics.median(result[key])
     raw = results["psycopg"]
     assert raw is not None
-    print(f"\nPOINT: one booking by primary key (1 row, 11 columns), median of {args.calls} calls")
+    calls = args.calls * args.repeat
+    print(f"\nPOINT: one booking by primary key (1 row, 11 columns), median of {calls} calls")
     for name in ("psycopg", "ours", "jupysql"):
         result = results[name]
         if result is None:
@@ -181,7 +185,7 @@ def _report(results: dict[str, dict[str, Any] | None], rows: int, args: argparse
         milliseconds = result["point"] * 1000
         print(f"  {labels[name]:<34} {milliseconds:7.3f} ms   +{over:6.3f} ms over raw psycopg")
     floor = results["psql"]
-    print(f"\nBULK: {rows:,} bookings, six columns, median of {args.repeat}")
+    print(f"\nBULK: {rows:,} bookings, six columns, median of {args.repeat} rounds")
     for name in ("psql", "ours", "psycopg", "jupysql"):
         result = results[name]
         if result is None:
@@ -208,15 +212,26 @@ async def main(args: argparse.Namespace) -> None:
     async with scratch_database("bench_magics") as url:
         await _load(url, args.rows)
         print(f"rows: {args.rows:,}, server database: {url.database}")
-        results = {contender: _run(contender, url, args) for contender in CONTENDERS}
+        # Rounds in which every contender runs once, in turn, so they share the machine's noise.
+        results: dict[str, dict[str, Any] | None] = {}
+        for _ in range(args.repeat):
+            for contender in CONTENDERS:
+                answer = _run(contender, url, args)
+                if answer is None:
+                    results[contender] = None
+                    continue
+                merged = results.setdefault(contender, {}) or {}
+                for key, value in answer.items():
+                    merged[key] = merged.get(key, []) + value if isinstance(value, list) else value
+                results[contender] = merged
         _report(results, args.rows, args)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=5, help="rounds")
+    parser.add_argument("--calls", type=int, default=100, help="point calls per round")
     parser.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--point-id", type=int, default=1, help=argparse.SUPPRESS)

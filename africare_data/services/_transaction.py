@@ -56,11 +56,9 @@ from africare_data.errors import (
 from africare_data.models.base import MAX_ID
 
 __all__ = [
-    "has_work_in_progress",
     "reading",
     "reload_if_expired",
     "retrying",
-    "savepoint",
     "storable_id",
     "validated",
     "writing",
@@ -116,8 +114,8 @@ async def writing(db: AsyncSession, **context: object) -> AsyncIterator[None]:
     ``context`` names the values the call writes (``email=...``, ``event_type_id=...``), for the
     domain error a refusal becomes.
     """
-    if has_work_in_progress(db):
-        async with _committing(db), savepoint(db, **context):
+    if _has_work_in_progress(db):
+        async with _committing(db), _savepoint(db, **context):
             yield
         return
     try:
@@ -153,7 +151,7 @@ async def _committing(db: AsyncSession) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def savepoint(db: AsyncSession, **context: object) -> AsyncIterator[None]:
+async def _savepoint(db: AsyncSession, **context: object) -> AsyncIterator[None]:
     """Run the block in a SAVEPOINT: on an error only its statements are undone.
 
     ``IntegrityError`` for a rule we know becomes the matching domain error, naming ``context``.
@@ -197,7 +195,7 @@ def _connection_lost(error: Exception) -> bool:
     return isinstance(cause, DBAPIError) and cause.connection_invalidated
 
 
-def has_work_in_progress(db: AsyncSession) -> bool:
+def _has_work_in_progress(db: AsyncSession) -> bool:
     """Whether the session holds anything a commit would write or end: changed objects or an
     open transaction."""
     return db.in_transaction() or bool(db.new) or bool(db.dirty) or bool(db.deleted)
