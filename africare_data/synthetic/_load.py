@@ -170,7 +170,10 @@ def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...
         ):
             values.append(_datetimes(series))
         elif isinstance(series.dtype, pd.CategoricalDtype) or column == "status":
-            values.append([None if pd.isna(v) else getattr(v, "value", v) for v in series.tolist()])
+            # One conversion per category, not per row; an enum member becomes its value.
+            codes = pd.Categorical(series)
+            names = [getattr(name, "value", name) for name in codes.categories.tolist()]
+            values.append([None if code < 0 else names[code] for code in codes.codes.tolist()])
         else:
             values.append(series.astype(object).where(series.notna(), None).tolist())
     return list(zip(*values, strict=True))
