@@ -43,6 +43,7 @@ from nbval.kernel import CURRENT_ENV_KERNEL_NAME, RunningKernel
 from nbval.plugin import IPyNbCell, IPyNbFile, find_comment_markers, find_metadata_tags
 from output_checks import compare_plots, plots, text_diff, text_lines
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import NullPool
 
@@ -54,8 +55,8 @@ from africare_data.database import (
     make_session_maker,
     resolve_url,
 )
+from africare_data.errors import sqlstate
 from africare_data.notebook import DEMO_BOOKINGS, DEMO_SEED, MODE_VARIABLE, Mode
-from africare_data.synthetic import generate_demo, load_demo
 
 _READS_DEMO_DATA = "demo_data=True"
 """How a notebook asks ``notebook.setup`` for the demo data: only such notebooks differ by mode."""
@@ -64,6 +65,7 @@ DEMO_TEST_DATABASE = "nbtest_demo"
 """The database the ``demo`` runs read: loaded as ``make lab`` loads the user's demo database."""
 
 _DEMO_LOADING = f"{DEMO_TEST_DATABASE}_loading"
+_OBJECT_IN_USE = "55006"
 _DEMO_WAIT_SECONDS = 300.0
 _demo_loader: threading.Thread | None = None
 
@@ -125,6 +127,8 @@ async def _load_demo_test_database() -> None:
     """Build ``nbtest_demo`` as ``make lab`` builds the demo database: migrated, then the demo
     data set. It is built as ``nbtest_demo_loading`` and renamed when complete, so a database
     named ``nbtest_demo`` is always a complete one."""
+    from africare_data.synthetic import generate_demo, load_demo  # the xdist workers need neither
+
     await drop_database(_DEMO_LOADING)
     engine = make_engine(await create_database(_DEMO_LOADING))
     try:
@@ -133,10 +137,17 @@ async def _load_demo_test_database() -> None:
             await load_demo(session, generate_demo(DEMO_BOOKINGS, seed=DEMO_SEED))
     finally:
         await engine.dispose()
+    rename = text(f'ALTER DATABASE "{_DEMO_LOADING}" RENAME TO "{DEMO_TEST_DATABASE}"')
     async with _maintenance() as connection:
-        await connection.execute(
-            text(f'ALTER DATABASE "{_DEMO_LOADING}" RENAME TO "{DEMO_TEST_DATABASE}"')
-        )
+        for _ in range(50):  # the loader's backends may take a moment to exit after dispose()
+            try:
+                await connection.execute(rename)
+                return
+            except DBAPIError as error:
+                if sqlstate(error) != _OBJECT_IN_USE:
+                    raise
+            await asyncio.sleep(0.1)
+        await connection.execute(rename)
 
 
 @asynccontextmanager

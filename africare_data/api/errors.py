@@ -61,8 +61,8 @@ class ConflictingBooking(BaseModel):
 class BookingConflictBody(ErrorBody):
     """A 409 on booking: the message and the booking in the way.
 
-    ``conflicting_booking`` is ``null`` in the rare case that booking could not be identified
-    (it was cancelled between the refusal and the lookup).
+    ``conflicting_booking`` is the booking the database's refusal named (its id, practitioner
+    and times); ``null`` only if the refusal did not name one.
     """
 
     conflicting_booking: ConflictingBooking | None = None

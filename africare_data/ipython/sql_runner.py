@@ -23,7 +23,6 @@ from typing import Any, Final
 import pandas as pd
 import psycopg
 from psycopg import pq
-from psycopg.conninfo import make_conninfo
 from psycopg.types.numeric import FloatLoader
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -156,22 +155,18 @@ class SqlRunner:
 
 
 def _conninfo(engine: AsyncEngine) -> str:
-    """libpq connection parameters for the database of ``engine`` (its unix socket when it runs
-    on the embedded server, whose socket directory is only known once it runs)."""
+    """The libpq URI of the database of ``engine``, built as ``frames`` builds its ``COPY``
+    connections' (options such as ``sslmode`` included); on the embedded server, its unix
+    socket, whose directory is only known once the server runs."""
     url = engine.url
-    host = url.host or url.query.get("host")
-    if not host:
+    socket = ""
+    if not (url.host or url.query.get("host")):
         settings = get_settings()
         if settings.uses_embedded_server:
-            host = str(embedded.ensure_running(settings.AFRICARE_DATA_DIR))
-    parts: dict[str, str | int | None] = {
-        "host": host if isinstance(host, str) else None,
-        "port": url.port,
-        "user": url.username,
-        "password": None if url.password is None else str(url.password),
-        "dbname": url.database,
-    }
-    return make_conninfo("", **{key: value for key, value in parts.items() if value})
+            socket = str(embedded.ensure_running(settings.AFRICARE_DATA_DIR))
+    return transport.libpq_uri(
+        url, user=url.username or "", database=url.database or "", socket=socket
+    )
 
 
 _EXPLAIN: Final = "EXPLAIN (FORMAT JSON) "
