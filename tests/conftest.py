@@ -14,14 +14,23 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from africare_data import embedded, migrations
+from africare_data.api import create_app
 from africare_data.config import normalise_database_url
-from africare_data.database import make_engine, resolve_url, scratch_database
+from africare_data.database import (
+    get_session,
+    make_engine,
+    make_session_maker,
+    resolve_url,
+    scratch_database,
+)
 from africare_data.models import Base
 
 TEST_URL_VARIABLE = "AFRICARE_TEST_DATABASE_URL"
@@ -109,3 +118,27 @@ def data_dir() -> Iterator[Path]:
         embedded.stop(folder)
     embedded._kill_cluster_processes(embedded.pgdata_path(folder))
     shutil.rmtree(parent, ignore_errors=True)
+
+
+# --- the web API on the run's scratch database ------------------------------------------------
+
+
+@pytest.fixture
+def app(committed_engine: AsyncEngine) -> FastAPI:
+    """The application, serving the run's scratch database (one session per request)."""
+    application = create_app()
+    sessions = make_session_maker(committed_engine)
+
+    async def scratch_session() -> AsyncIterator[AsyncSession]:
+        async with sessions() as db:
+            yield db
+
+    application.dependency_overrides[get_session] = scratch_session
+    return application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,11 +20,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from openapi_spec_validator import validate
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from africare_data import cli
 from africare_data.api import create_app
-from africare_data.database import get_session, make_session_maker
 from africare_data.errors import (
     BookingConflictError,
     DuplicateEmailError,
@@ -54,27 +51,6 @@ def booking_body(
         "end_time": end.isoformat(),
         **extra,
     }
-
-
-@pytest.fixture
-def app(committed_engine: AsyncEngine) -> FastAPI:
-    """The application, serving the run's scratch database (one session per request)."""
-    application = create_app()
-    sessions = make_session_maker(committed_engine)
-
-    async def scratch_session() -> AsyncIterator[AsyncSession]:
-        async with sessions() as db:
-            yield db
-
-    application.dependency_overrides[get_session] = scratch_session
-    return application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 # --- examples -------------------------------------------------------------------------------

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from africare_data.api import create_app
-from africare_data.database import get_session, make_session_maker
+from africare_data.database import make_session_maker
 from africare_data.services import create_event_type
 
 WEEK = {
@@ -25,26 +21,6 @@ WEEK = {
     ],
 }
 MONDAY_UTC = "2026-03-02T00:00:00Z"  # Cairo is UTC+2 in March: 09:00 local is 07:00 UTC
-
-
-@pytest.fixture
-def app(committed_engine: AsyncEngine) -> FastAPI:
-    application = create_app()
-    sessions = make_session_maker(committed_engine)
-
-    async def scratch_session() -> AsyncIterator[AsyncSession]:
-        async with sessions() as db:
-            yield db
-
-    application.dependency_overrides[get_session] = scratch_session
-    return application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 async def test_weekly_hours_round_trip(client: httpx.AsyncClient) -> None:

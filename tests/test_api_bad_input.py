@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from africare_data.api import create_app
-from africare_data.database import get_session, make_session_maker
 from africare_data.errors import InvalidBookingError
 from africare_data.models import Base
 from africare_data.schemas import BookingCreate
@@ -32,16 +32,8 @@ TOO_BIG = 2**63
 
 
 @pytest.fixture
-async def client(committed_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app on the run's scratch database, holding one user and one booking."""
-    app = create_app()
-    sessions = make_session_maker(committed_engine)
-
-    async def scratch_session() -> AsyncIterator[AsyncSession]:
-        async with sessions() as db:
-            yield db
-
-    app.dependency_overrides[get_session] = scratch_session
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         user = {"name": "Amina", "email": "amina@example.org"}
