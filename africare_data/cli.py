@@ -176,8 +176,9 @@ def _seed(args: argparse.Namespace) -> int:
                 if present:
                     raise InvalidInputError(
                         f"{present} of the {len(frame)} bookings of seed {args.seed} are "
-                        "already loaded (an earlier run with another --bookings?): refusing "
-                        "to load the rest twice"
+                        "already loaded by an earlier run with other options or another "
+                        "version of the data set; seed an empty database instead (`make clean` "
+                        "deletes the embedded one)"
                     )
                 bar.set_description(f"loading {len(frame)} bookings")
                 await load_demo(db, demo)
