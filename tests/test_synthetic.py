@@ -38,6 +38,7 @@ from africare_data.synthetic import (
     generate_demo,
     load_bookings,
     load_demo,
+    seeded_rows,
 )
 
 CLI = str(Path(sys.executable).parent / "africare-data")
@@ -372,6 +373,20 @@ async def test_load_bookings_writes_every_row(session: AsyncSession) -> None:
     pd.testing.assert_frame_equal(
         mine.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
     )
+
+
+async def test_seeded_rows_counts_a_slot_booked_twice_by_one_patient_once_per_booking(
+    session: AsyncSession,
+) -> None:
+    """A cancelled booking and its patient's new booking of the same slot share their key; a
+    fully loaded frame must still count as exactly its own length (``seed`` run twice)."""
+    frame = generate_bookings(40, seed=3, practitioners=2).drop(columns="event_type_id")
+    first = frame[frame["status"] != "cancelled"].iloc[[0]]
+    cancelled = first.assign(status="cancelled", cancelled_at=first["created_at"])
+    twice = pd.concat([frame, cancelled], ignore_index=True)
+    assert await seeded_rows(session, twice) == 0
+    await load_bookings(session, twice)
+    assert await seeded_rows(session, twice) == len(twice)
 
 
 async def test_load_bookings_refuses_an_overlap_and_writes_nothing(session: AsyncSession) -> None:

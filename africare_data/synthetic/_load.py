@@ -196,16 +196,20 @@ def _datetimes(series: pd.Series[Any]) -> list[datetime | None]:
 
 
 async def seeded_rows(db: AsyncSession | AsyncConnection, frame: pd.DataFrame) -> int:
-    """How many rows of ``frame`` are already in ``bookings`` (same practitioner, patient, start
-    and end): what makes ``africare-data seed`` idempotent per seed."""
+    """How many rows of ``bookings`` match a row of ``frame`` (same practitioner, patient, start
+    and end): what makes ``africare-data seed`` idempotent per seed.
+
+    A semi-join: a booking counts once even when ``frame`` holds its key twice (a cancelled
+    booking and the same patient's booking of the same slot again), so a fully loaded ``frame``
+    counts exactly ``len(frame)``."""
     if frame.empty:
         return 0
     statement = text(
-        "SELECT count(*) FROM bookings b JOIN unnest("
+        "SELECT count(*) FROM bookings b WHERE EXISTS (SELECT FROM unnest("
         "CAST(:practitioners AS integer[]), CAST(:patients AS integer[]), "
         "CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[])) AS k(p, q, s, e) "
-        "ON b.practitioner_id = k.p AND b.patient_id = k.q "
-        "AND b.start_time = k.s AND b.end_time = k.e"
+        "WHERE b.practitioner_id = k.p AND b.patient_id = k.q "
+        "AND b.start_time = k.s AND b.end_time = k.e)"
     )
     count = await db.execute(
         statement,
