@@ -14,8 +14,10 @@ LINTED := africare_data tests alembic notebooks $(wildcard benchmarks)
 # as diffs and plots within an RMS tolerance (notebooks/conftest.py, notebooks/output_checks.py,
 # notebooks/nbval_sanitize.cfg). Budget for the whole notebook run: 40 s on a quiet 2-core machine.
 # Two workers; --dist loadfile keeps both runs of a notebook (one scratch database) on one worker.
-NBVAL := -n 2 --dist loadfile --nbval --nbval-current-env \
-	--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
+# The pytest plugins of the other tests (schemathesis, hypothesis, anyio) are not loaded: every
+# process would import them for nothing (about a tenth of the run's CPU time).
+NBVAL := -n 2 --dist loadfile -p no:schemathesis -p no:hypothesispytest -p no:anyio \
+	--nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
 # The demo data set `make lab` loads; africare_data.notebook.DEMO_BOOKINGS/DEMO_SEED must match.
 DEMO_BOOKINGS ?= 100000
 DEMO_SEED ?= 0
