@@ -17,12 +17,15 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 FLOOR = "floor: import sqlalchemy, pydantic_settings, psycopg"
 
 
 def _commands() -> dict[str, list[str]]:
-    cli = shutil.which("africare-data") or "africare-data"
+    # The command installed beside this interpreter (.venv/bin), found without an activated venv.
+    beside = Path(sys.executable).parent / "africare-data"
+    cli = str(beside) if beside.exists() else shutil.which("africare-data") or "africare-data"
     return {
         FLOOR: [sys.executable, "-c", "import sqlalchemy, pydantic_settings, psycopg"],
         "import africare_data": [sys.executable, "-c", "import africare_data"],
