@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Integer, cast, extract, insert, literal, select
+from sqlalchemy import Integer, Numeric, cast, extract, func, insert, literal, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -174,6 +174,14 @@ async def test_other_entity_frames(session: AsyncSession) -> None:
     assert list(full["users"]["post_count"]) == [2, 0]
     assert list(full["posts"]["author_name"]) == ["Ada", "Ada"]
     assert full["event_types"]["duration_minutes"].dtype == "int64"
+
+
+@pytest.mark.parametrize("rows", [3, 1500])  # built directly, and through Arrow
+async def test_numeric_columns_are_float64_on_every_path(session: AsyncSession, rows: int) -> None:
+    amount = cast(func.generate_series(1, rows), Numeric(10, 2)) / 4
+    frame = await read_frame(session, select(amount.label("amount")), method="session")
+    assert frame["amount"].dtype == "float64"
+    assert frame["amount"].tolist() == [value / 4 for value in range(1, rows + 1)]
 
 
 async def test_read_frame_on_a_connection_and_with_orm_entities(db_engine: AsyncEngine) -> None:

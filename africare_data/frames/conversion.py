@@ -78,6 +78,8 @@ def rows_to_arrays(
     for column, values in zip(columns, transposed, strict=True):
         if column.kind == "enum":
             values = [getattr(value, "value", value) for value in values]
+        if column.kind == "float":  # numeric arrives as Decimal, which Arrow refuses as double
+            values = [None if value is None else float(value) for value in values]
         if column.kind == "other":
             arrays.append(pa.array(values, from_pandas=True))
         else:
