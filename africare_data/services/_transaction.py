@@ -126,11 +126,7 @@ async def writing(db: AsyncSession, **context: object) -> AsyncIterator[None]:
         if isinstance(error, Exception) and not _connection_lost(error):
             await _reload_expired(db)
         raise
-    try:
-        await db.commit()
-    except BaseException:
-        await db.rollback()
-        raise
+    await _commit(db)
 
 
 @asynccontextmanager
@@ -143,6 +139,11 @@ async def _committing(db: AsyncSession) -> AsyncIterator[None]:
         if not isinstance(error, Exception) or _transaction_failed(db):
             await db.rollback()  # interrupted, or the transaction cannot continue
         raise
+    await _commit(db)
+
+
+async def _commit(db: AsyncSession) -> None:
+    """Commit; a commit that fails (or is interrupted) leaves no transaction half open."""
     try:
         await db.commit()
     except BaseException:
