@@ -147,6 +147,27 @@ class Assembler:
             values = pc.fill_null(values, pa.scalar(0 if kind == "int" else False, values.type))
         target[rows] = values.to_numpy(zero_copy_only=False)
 
+    def extend(self, other: Assembler) -> None:
+        """Append the rows ``other`` assembled (the same columns) after the rows so far: the
+        parts of a result read by several streams keep their order."""
+        with self._lock:
+            start, stop = self._rows, self._rows + other._rows
+            self._reserve(stop)
+            for index, values in enumerate(self._values):
+                theirs = other._values[index]
+                if isinstance(values, list):
+                    values.extend(theirs)
+                    self._types[index] = self._types[index] or other._types[index]
+                else:
+                    values[start:stop] = theirs[: other._rows]
+                their_mask = other._masks[index]
+                if their_mask is not None:
+                    mask = self._masks[index]
+                    if mask is None:
+                        mask = self._masks[index] = np.zeros(self._capacity, np.bool_)
+                    mask[start:stop] = their_mask[: other._rows]
+            self._rows = stop
+
     def frame(self, tz: str, sort_by: Sequence[str] = ()) -> pd.DataFrame:
         """The assembled frame (the one-shot conversion's, for the same values); see
         :meth:`columns`."""

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
 
 import pandas as pd
@@ -34,9 +34,14 @@ from africare_data.frames.assembly import Assembler
 from africare_data.frames.dtypes import AnySelect, Column
 from africare_data.frames.statements import driver_query
 
+if TYPE_CHECKING:
+    from adbc_driver_manager.dbapi import Connection as AdbcConnection
+
 __all__ = [
     "Db",
+    "adbc_connect",
     "adbc_fetch",
+    "adbc_read",
     "connection_of",
     "copy_columns",
     "copy_frame",
@@ -180,12 +185,25 @@ _ADBC_BATCH_BYTES: Final = 4 << 20
 alive at a time, and smaller batches measured no slower."""
 
 
-def adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
-    """Stream ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot,
-    one record batch at a time, after an empty batch with the result's schema."""
+def adbc_connect(uri: str) -> AdbcConnection:
+    """An ADBC connection to ``uri`` (autocommit: each read opens its own transaction)."""
     import adbc_driver_postgresql.dbapi as adbc
 
-    with adbc.connect(uri, autocommit=True) as connection, connection.cursor() as cursor:
+    connection: AdbcConnection = adbc.connect(uri, autocommit=True)
+    return connection
+
+
+def adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
+    """:func:`adbc_read` on a connection opened for this read and closed after it."""
+    with adbc_connect(uri) as connection:
+        yield from adbc_read(connection, snapshot, sql)
+
+
+def adbc_read(connection: AdbcConnection, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
+    """Stream ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot,
+    one record batch at a time, after an empty batch with the result's schema. A read that
+    fails leaves ``connection`` inside its transaction: close it."""
+    with connection.cursor() as cursor:
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         cursor.adbc_statement.set_options(**{_ADBC_BATCH_OPTION: str(_ADBC_BATCH_BYTES)})
