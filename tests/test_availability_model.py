@@ -224,3 +224,36 @@ async def test_extra_hours_add_and_time_off_removes(session: AsyncSession) -> No
         (monday + 10 * hours, monday + 11 * hours)
     ]
     assert await available(session, monday, monday + timedelta(days=14), practitioner_id=2) == []
+
+
+async def test_practitioners_with_the_same_rules_share_a_schedule(session: AsyncSession) -> None:
+    template = [rule(1, time(9), time(17), zone="UTC"), rule(2, time(9), time(12), zone="UTC")]
+    await insert_rules(
+        session,
+        *({**row, "practitioner_id": who} for who in (1, 2) for row in template),
+        rule(1, time(9), time(17), zone="UTC", practitioner_id=3),  # part of the template only
+    )
+    monday = datetime(2024, 3, 4, tzinfo=UTC)
+    await session.execute(
+        insert(AvailabilityException),
+        [
+            {
+                "practitioner_id": 2,
+                "starts_at": monday,
+                "ends_at": monday + timedelta(days=1),
+                "kind": ExceptionKind.TIME_OFF,
+            }
+        ],
+    )
+    week = (monday, monday + timedelta(days=7))
+    schedules = await session.execute(
+        text("SELECT members FROM availability_schedules(:start, :end) ORDER BY 1"),
+        {"start": week[0], "end": week[1]},
+    )
+    assert [row[0] for row in schedules] == [[1, 2], [3]]
+    hours = timedelta(hours=1)
+    monday_hours = (monday + 9 * hours, monday + 17 * hours)
+    tuesday_hours = (monday + timedelta(days=1, hours=9), monday + timedelta(days=1, hours=12))
+    assert await available(session, *week, practitioner_id=1) == [monday_hours, tuesday_hours]
+    assert await available(session, *week, practitioner_id=2) == [tuesday_hours]
+    assert await available(session, *week, practitioner_id=3) == [monday_hours]

@@ -9,6 +9,7 @@ nulls anywhere (even in columns the statement says are never null).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -130,6 +131,24 @@ def test_batches_added_from_threads_in_any_order_sort_into_the_conversion(parts:
         list(pool.map(add, range(parts)))
     streamed = assembler.frame("Africa/Lagos", sort_by=["int"])  # "int" rises with the row
     expected = to_pandas(list(TABLE.columns), COLUMNS, "Africa/Lagos")
+    pd.testing.assert_frame_equal(streamed, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("cuts", [(0,), (1,), (1500,), (700, 1300), (0, 2, ROWS)])
+def test_parts_assembled_apart_and_extended_in_order_equal_the_conversion(
+    cuts: tuple[int, ...],
+) -> None:
+    bounds = [0, *cuts, ROWS]
+    parts = []
+    for first, stop in itertools.pairwise(bounds):  # empty parts too
+        part = Assembler(COLUMNS, 10)
+        for batch in TABLE.slice(first, stop - first).to_batches(max_chunksize=333):
+            part.add(batch)
+        parts.append(part)
+    for part in parts[1:]:
+        parts[0].extend(part)
+    streamed = parts[0].frame("UTC")
+    expected = to_pandas(list(TABLE.columns), COLUMNS, "UTC")
     pd.testing.assert_frame_equal(streamed, expected, check_exact=True)
 
 

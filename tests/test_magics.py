@@ -6,7 +6,7 @@ whole-table query to take the ``COPY`` path.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -22,7 +22,8 @@ from africare_data import frames, migrations
 from africare_data.database import make_engine, make_session_maker, scratch_database
 from africare_data.errors import DatabaseUnavailableError
 from africare_data.frames import transport
-from africare_data.ipython import SqlMagics, register
+from africare_data.ipython import SqlMagics, register, sql_runner
+from africare_data.ipython.sql_copy import CopyReader
 from africare_data.ipython.sql_params import UnboundParameterError, bind_parameters
 from africare_data.synthetic import generate_demo, load_demo
 
@@ -150,17 +151,23 @@ def test_a_parameter_is_a_value_never_sql(shell: InteractiveShell) -> None:
     assert run(shell, "%sql SELECT count(*) AS n FROM bookings")["n"].tolist() == [BOOKINGS]
 
 
+def _copied(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The statements of each read the ``COPY`` path makes from now on (one list per read)."""
+    reads: list[list[str]] = []
+    real_frame = CopyReader.frame
+
+    def counted(self: CopyReader, uri: str, snapshot: str, sqls: Sequence[str], *args: Any) -> Any:
+        reads.append(list(sqls))
+        return real_frame(self, uri, snapshot, sqls, *args)
+
+    monkeypatch.setattr(CopyReader, "frame", counted)
+    return reads
+
+
 def test_a_large_result_takes_the_copy_path_with_the_same_frame(
     shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    copies: list[str] = []
-    real_copy_frame = transport.copy_frame
-
-    def counted(*args: Any) -> pd.DataFrame:
-        copies.append(args[2])
-        return real_copy_frame(*args)
-
-    monkeypatch.setattr(transport, "copy_frame", counted)
+    copies = _copied(monkeypatch)
     whole = run(shell, "%sql SELECT * FROM bookings ORDER BY id")
     assert len(copies) == 1
     shell.user_ns["zero"] = 0
@@ -170,6 +177,80 @@ def test_a_large_result_takes_the_copy_path_with_the_same_frame(
     assert len(whole) == BOOKINGS
     pd.testing.assert_frame_equal(whole, rows)
     assert dict(whole.dtypes) == BOOKING_DTYPES
+
+
+def test_a_scan_of_one_table_is_read_in_block_ranges_in_the_order_of_one_scan(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copies = _copied(monkeypatch)
+    monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 1)
+    one = run(shell, "%sql SELECT b.*, b.id * 2 AS twice FROM bookings AS b")
+    monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 3)
+    three = run(shell, "%sql SELECT b.*, b.id * 2 AS twice FROM bookings AS b")
+    assert [len(sqls) for sqls in copies] == [1, 3]
+    assert all("b.ctid" in sql for sql in copies[1])
+    assert len(three) == BOOKINGS
+    pd.testing.assert_frame_equal(three, one)  # the same rows, in the same order
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM bookings ORDER BY id",
+        "SELECT * FROM bookings WHERE id > 0",
+        "SELECT DISTINCT patient_id, practitioner_id, id FROM bookings",
+        "SELECT * FROM bookings LIMIT 100000",
+        "SELECT b.* FROM bookings AS b JOIN bookings AS c ON c.id = b.id",
+        "SELECT *, (SELECT max(id) FROM bookings) AS top FROM bookings",
+        "SELECT *, count(*) OVER () AS n FROM bookings",
+        "SELECT *, generate_series(1, 1) AS g FROM bookings",
+        "SELECT * FROM bookings -- a comment FROM bookings",
+    ],
+)
+def test_other_statements_are_one_stream(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch, sql: str
+) -> None:
+    copies = _copied(monkeypatch)
+    monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 2)
+    frame = run(shell, f"%sql {sql}")
+    assert [len(sqls) for sqls in copies] == [1]
+    assert len(frame) == BOOKINGS
+
+
+def test_copy_connections_stay_open_between_cells(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    real_connect = transport.adbc_connect
+
+    def counted(uri: str) -> Any:
+        opened.append(uri)
+        return real_connect(uri)
+
+    monkeypatch.setattr(transport, "adbc_connect", counted)
+    monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 2)
+    first = run(shell, "%sql SELECT * FROM bookings")
+    second = run(shell, "%sql SELECT * FROM bookings")
+    assert len(opened) == 2  # the two streams of the first cell, kept for the second
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_a_large_read_runs_again_after_its_kept_connections_were_lost(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    magics = shell.magics_manager.registry["SqlMagics"]
+    monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 2)
+    first = run(shell, "%sql SELECT * FROM bookings")
+    pids = []
+    for kept in magics.runner._copies._idle:
+        with kept.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.append(cursor.fetchone()[0])
+    assert len(pids) == 2
+    with psycopg.connect(magics.runner._conninfo, autocommit=True) as other:
+        for pid in pids:
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    pd.testing.assert_frame_equal(run(shell, "%sql SELECT * FROM bookings"), first)
 
 
 def test_a_large_result_with_a_type_copy_cannot_read_uses_the_driver(

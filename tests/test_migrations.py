@@ -84,7 +84,27 @@ async def test_upgrade_downgrade_upgrade(empty_database: tuple[URL, AsyncEngine]
         "tr_bookings_no_overlap_insert:A",
         "tr_bookings_no_overlap_update:A",
     ]
-    assert created["functions"] == ["bookings_no_overlap_check", "practitioner_availability"]
+    assert created["functions"] == [
+        "availability_schedules",
+        "bookings_no_overlap_check",
+        "practitioner_availability",
+        "practitioner_exceptions",
+    ]
+
+    await migrations.downgrade(engine, "0006")
+    assert "practitioner_exceptions" not in (await schema_objects(engine))["functions"]
+    await migrations.downgrade(engine, "0005")  # one resolution per practitioner again
+    assert (await schema_objects(engine))["functions"] == [
+        "bookings_no_overlap_check",
+        "practitioner_availability",
+    ]
+    async with engine.connect() as connection:
+        body = await connection.scalar(
+            text("SELECT prosrc FROM pg_proc WHERE proname = 'practitioner_availability'")
+        )
+    assert "availability_schedules" not in body
+    await migrations.upgrade(engine)
+    assert await schema_objects(engine) == created
 
     await migrations.downgrade(engine, "0004")  # availability gone, bookings untouched
     without_availability = await schema_objects(engine)

@@ -30,6 +30,8 @@ _NUMPY_DTYPES: Final[dict[str, Any]] = {
 }
 _MAX_TEXT_BYTES: Final = 1 << 30
 """Text columns up to this size are reordered with 32-bit offsets."""
+_POOL: Final = pa.system_memory_pool()
+"""Where reordered text goes: the allocator numpy uses, so each can reuse what the other freed."""
 _MAX_PREALLOCATED_ROWS: Final = 1 << 24
 """Preallocate at most this many rows per column from the planner's estimate; grow beyond."""
 
@@ -55,7 +57,7 @@ class Assembler:
     """
 
     def __init__(self, columns: Sequence[Column], capacity: int) -> None:
-        self.columns = columns
+        self._columns = columns
         self._lock = threading.Lock()
         self._capacity = max(1, min(capacity, _MAX_PREALLOCATED_ROWS))
         self._rows = 0
@@ -103,7 +105,7 @@ class Assembler:
         with self._lock:
             start, stop = self._rows, self._rows + batch.num_rows
             self._reserve(stop)
-            for index, column in enumerate(self.columns):
+            for index, column in enumerate(self._columns):
                 self._add(index, column, batch.column(index), slice(start, stop))
             self._rows = stop
 
@@ -145,25 +147,57 @@ class Assembler:
             values = pc.fill_null(values, pa.scalar(0 if kind == "int" else False, values.type))
         target[rows] = values.to_numpy(zero_copy_only=False)
 
+    def extend(self, other: Assembler) -> None:
+        """Append the rows ``other`` assembled (the same columns) after the rows so far: the
+        parts of a result read by several streams keep their order."""
+        with self._lock:
+            start, stop = self._rows, self._rows + other._rows
+            self._reserve(stop)
+            for index, values in enumerate(self._values):
+                theirs = other._values[index]
+                if isinstance(values, list):
+                    values.extend(theirs)
+                    self._types[index] = self._types[index] or other._types[index]
+                else:
+                    values[start:stop] = theirs[: other._rows]
+                their_mask = other._masks[index]
+                if their_mask is not None:
+                    mask = self._masks[index]
+                    if mask is None:
+                        mask = self._masks[index] = np.zeros(self._capacity, np.bool_)
+                    mask[start:stop] = their_mask[: other._rows]
+            self._rows = stop
+
     def frame(self, tz: str, sort_by: Sequence[str] = ()) -> pd.DataFrame:
-        """The assembled frame (the one-shot conversion's, for the same values).
+        """The assembled frame (the one-shot conversion's, for the same values); see
+        :meth:`columns`."""
+        return pd.DataFrame(self.columns(tz, sort_by), copy=False)
+
+    def columns(self, tz: str, sort_by: Sequence[str] = ()) -> dict[str, Any]:
+        """The assembled columns by name, in the statement's order, ready for a frame.
 
         ``sort_by`` names columns of non-null integers or timestamps: the rows are then sorted
         by them (ascending, the first one first; rows equal in all of them in no particular
-        order), which costs a fraction of a server-side ``ORDER BY``. Each column is reordered
-        into the array the previous one of its dtype left, so the peak stays near the frame
-        plus the permutation and one column.
+        order), which costs a fraction of a server-side ``ORDER BY``. Text columns are
+        reordered first (with the system allocator, which can reuse what the sort freed), then
+        each numeric column into the array the previous one of its dtype left, so the peak
+        stays near the frame plus the permutation and one column.
         """
         order: np.ndarray[Any, Any] | None = None
         if sort_by:
-            names = [column.name for column in self.columns]
+            names = [column.name for column in self._columns]
             order = _sort_order([self._view(names.index(name)) for name in sort_by])
         spare: dict[np.dtype[Any], np.ndarray[Any, Any]] = {}
         data: dict[str, Any] = {}
-        for index, column in enumerate(self.columns):
-            data[column.name] = self._finish(index, column, tz, order, spare)
+        texts = [isinstance(values, list) for values in self._values]
+        for index, column in enumerate(self._columns):
+            if texts[index]:
+                data[column.name] = self._finish(index, column, tz, order, spare)
+        for index, column in enumerate(self._columns):
+            if not texts[index]:
+                data[column.name] = self._finish(index, column, tz, order, spare)
         spare.clear()
-        return pd.DataFrame(data, columns=[column.name for column in self.columns], copy=False)
+        return {column.name: data[column.name] for column in self._columns}
 
     def _view(self, index: int) -> np.ndarray[Any, Any]:
         values: np.ndarray[Any, Any] = self._values[index][: self._rows]
@@ -189,9 +223,11 @@ class Assembler:
             chunks = pa.chunked_array(values, type=self._types[index] or column.arrow_type)
             values.clear()
             if order is not None:
-                if chunks.nbytes >= _MAX_TEXT_BYTES:  # 32-bit offsets could not address it
-                    chunks = chunks.cast(pa.large_string())
-                chunks = chunks.take(order)
+                if kind == "string" and chunks.nbytes >= _MAX_TEXT_BYTES:
+                    chunks = chunks.cast(pa.large_string())  # 32-bit offsets could not address it
+                chunks = pc.take(chunks, order, memory_pool=_POOL)
+            if kind == "string":  # pandas' string dtype holds large strings
+                chunks = pc.cast(chunks, pa.large_string(), memory_pool=_POOL)
             return series(chunks, column, tz)
         values = self._shrunk(values)
         mask = None if mask is None else self._shrunk(mask)
@@ -222,7 +258,7 @@ def _reordered(
     out = spare.pop(values.dtype, None)
     if out is None or len(out) != len(values):
         out = np.empty_like(values)
-    np.take(values, order, out=out)
+    np.take(values, order, out=out, mode="clip")  # "raise" would go through a buffer
     spare[values.dtype] = values
     return out
 
@@ -230,49 +266,9 @@ def _reordered(
 def _sort_order(keys: Sequence[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
     """The permutation sorting the rows by ``keys`` (integer arrays, the first one first).
 
-    One quicksort on the first key; where it ties, each following key, shifted to start at 0,
-    is added to the rank of the keys so far times its span, and a stable sort of that (already
-    sorted by rank, so it runs fast) settles the ties. About half the time of ``np.lexsort``,
-    with int32 positions when they fit, so the temporary memory stays at about three columns.
+    ``np.lexsort`` allocates nothing but its result, and its stable sorts run fast on keys that
+    come in long sorted runs (as a table's blocks do); the positions are kept as int32 when
+    they fit, so the reordering that follows holds half as much.
     """
-    position = np.int32 if len(keys[0]) < 2**31 else np.int64
-    order = np.argsort(keys[0]).astype(position)
-    ranks = _ranks(keys[0][order])
-    for number, key in enumerate(keys[1:], start=2):
-        if ranks is None:  # no ties left
-            break
-        following = key[order].astype(np.int64)
-        following -= following.min()
-        span = int(following.max()) + 1
-        if int(ranks[-1]) * span >= 2**62:  # too wide to add: its rank instead
-            following = _dense_rank(following)
-            span = int(following.max()) + 1
-        ranks *= span
-        ranks += following
-        del following
-        within = np.argsort(ranks, kind="stable")
-        order = order[within]
-        ranks = _ranks(ranks[within]) if number < len(keys) else None
-        del within
-    return order
-
-
-def _ranks(ordered: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
-    """The dense ranks of sorted values (0 for the smallest), or ``None`` if all differ."""
-    boundaries = ordered[1:] != ordered[:-1]
-    if boundaries.all():
-        return None
-    ranks = np.zeros(len(ordered), np.int64)
-    np.cumsum(boundaries, out=ranks[1:])
-    return ranks
-
-
-def _dense_rank(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Each value's rank among the distinct values (0 for the smallest)."""
-    order = np.argsort(values)
-    ordered = values[order]
-    ranks = np.zeros(len(values), np.int64)
-    np.cumsum(ordered[1:] != ordered[:-1], out=ranks[1:])
-    dense = np.empty(len(values), np.int64)
-    dense[order] = ranks
-    return dense
+    order = np.lexsort(list(reversed(keys)))
+    return order.astype(np.int32) if len(order) < 2**31 else order

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from africare_data.frames.dtypes import STRING_DTYPE, Column
 
-__all__ = ["NAT", "categorical", "rows_to_arrays", "series", "to_pandas"]
+__all__ = ["NAT", "categorical", "rows_to_arrays", "series", "to_columns", "to_pandas"]
 
 NAT: Final = pa.scalar(-(2**63), pa.int64())
 """numpy's ``NaT`` as an int64, what a null timestamp becomes."""
@@ -30,11 +30,16 @@ def categorical(categories: tuple[str, ...]) -> pd.CategoricalDtype:
 def to_pandas(arrays: list[pa.ChunkedArray], columns: Sequence[Column], tz: str) -> pd.DataFrame:
     """Convert column by column, releasing each Arrow column once converted (callers hand over
     their only reference), so the peak stays near the final frame plus one column."""
+    return pd.DataFrame(to_columns(arrays, columns, tz), copy=False)
+
+
+def to_columns(arrays: list[pa.ChunkedArray], columns: Sequence[Column], tz: str) -> dict[str, Any]:
+    """The columns of :func:`to_pandas`'s frame by name, before they become one."""
     data: dict[str, Any] = {}
     arrays.reverse()
     for column in columns:
         data[column.name] = series(arrays.pop(), column, tz)
-    return pd.DataFrame(data, columns=[column.name for column in columns], copy=False)
+    return data
 
 
 def series(values: pa.ChunkedArray, column: Column, tz: str) -> Any:

@@ -19,12 +19,19 @@ from sqlalchemy.sql import ColumnElement
 
 from africare_data.frames import arguments, transport
 from africare_data.frames.arguments import Method
-from africare_data.frames.conversion import rows_to_arrays, to_pandas
+from africare_data.frames.conversion import rows_to_arrays, to_columns
 from africare_data.frames.dtypes import AnySelect, Column, columns_of
-from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame
+from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_columns
 from africare_data.frames.transport import Db
 
-__all__ = ["FAST_PATH_MIN_ROWS", "ROWS_PER_STREAM", "Method", "read_frame", "read_sorted"]
+__all__ = [
+    "FAST_PATH_MIN_ROWS",
+    "ROWS_PER_STREAM",
+    "Method",
+    "read_columns",
+    "read_frame",
+    "read_sorted",
+]
 
 FAST_PATH_MIN_ROWS: Final = 20_000
 """Results the planner expects to be at least this large are fetched with ADBC's ``COPY``."""
@@ -50,6 +57,18 @@ async def read_frame(
     ``COPY`` when the session's transaction allows it) or ``"auto"`` (by the planner's row
     estimate).
     """
+    return pd.DataFrame(await read_columns(db, stmt, tz=tz, method=method), copy=False)
+
+
+async def read_columns(
+    db: Db,
+    stmt: AnySelect,
+    *,
+    tz: str = "UTC",
+    method: Method = "auto",
+) -> dict[str, Any]:
+    """The columns of :func:`read_frame`'s frame by name, for callers that add columns of
+    their own before making it (a frame's new column would be a copy)."""
     tz = arguments.time_zone(tz)
     method = arguments.method(method)
     columns = columns_of(stmt)
@@ -61,9 +80,9 @@ async def read_frame(
             snapshot = await transport.fast_path_snapshot(connection)
             if snapshot is not None:
                 return await asyncio.to_thread(
-                    transport.copy_frame, *snapshot, sql, columns, tz, planned
+                    transport.copy_columns, *snapshot, [sql], columns, tz, planned
                 )
-    return _frame(await transport.session_rows(connection, stmt, columns), columns, tz)
+    return _columns(await transport.session_rows(connection, stmt, columns), columns, tz)
 
 
 async def read_sorted(
@@ -73,9 +92,10 @@ async def read_sorted(
     sort_by: Sequence[ColumnElement[Any]],
     *,
     tz: str = "UTC",
-) -> pd.DataFrame:
-    """The rows of ``stmt``, a ``select()`` from ``table`` alone, sorted by the ``sort_by``
-    columns (selected, non-null integers or timestamps, ascending).
+) -> dict[str, Any]:
+    """The columns (by name, ready for a frame) of the rows of ``stmt``, a ``select()`` from
+    ``table`` alone, sorted by the ``sort_by`` columns (selected, non-null integers or
+    timestamps, ascending).
 
     A large result is read by several ``COPY`` streams at once, each over its own range of the
     table's blocks (``ctid``, a scan of only those pages), unsorted, and sorted while the
@@ -103,11 +123,10 @@ async def read_sorted(
             if len(sqls) == len(parts):
                 keys = [column.key for column in sort_by if column.key is not None]
                 return await asyncio.to_thread(
-                    transport.copy_sorted_frame, *snapshot, sqls, columns, tz, planned, keys
+                    transport.copy_columns, *snapshot, sqls, columns, tz, planned, keys
                 )
-    return _frame(
-        await transport.session_rows(connection, stmt.order_by(*sort_by), columns), columns, tz
-    )
+    rows = await transport.session_rows(connection, stmt.order_by(*sort_by), columns)
+    return _columns(rows, columns, tz)
 
 
 def _block_range(table: str, first: int | None, stop: int | None) -> list[TextClause]:
@@ -120,9 +139,9 @@ def _block_range(table: str, first: int | None, stop: int | None) -> list[TextCl
     return bounds
 
 
-def _frame(rows: Sequence[Sequence[Any]], columns: Sequence[Column], tz: str) -> pd.DataFrame:
-    """The frame of rows fetched at once: built directly when they are few, through Arrow
+def _columns(rows: Sequence[Sequence[Any]], columns: Sequence[Column], tz: str) -> dict[str, Any]:
+    """The columns of rows fetched at once: built directly when they are few, through Arrow
     otherwise (see :mod:`.row_frames`)."""
     if len(rows) <= SMALL_FRAME_MAX_ROWS:
-        return small_frame(rows, columns, tz)
-    return to_pandas(rows_to_arrays(rows, columns), columns, tz)
+        return small_columns(rows, columns, tz)
+    return to_columns(rows_to_arrays(rows, columns), columns, tz)

@@ -22,7 +22,7 @@ import pyarrow as pa
 from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import STRING_DTYPE, Column
 
-__all__ = ["SMALL_FRAME_MAX_ROWS", "small_frame"]
+__all__ = ["SMALL_FRAME_MAX_ROWS", "small_columns", "small_frame"]
 
 SMALL_FRAME_MAX_ROWS: Final = 1_000
 """Up to this many rows, :func:`small_frame` is faster than the Arrow conversion."""
@@ -32,17 +32,25 @@ _NAIVE_EPOCH: Final = datetime(1970, 1, 1)
 _MICROSECOND: Final = timedelta(microseconds=1)
 _NAT: Final = np.iinfo(np.int64).min  # numpy's NaT as int64
 _UTC: Final = pd.DatetimeTZDtype("us", "UTC")
+_NAIVE: Final = np.dtype("datetime64[us]")
 
 
 def small_frame(
     rows: Sequence[Sequence[Any]], columns: Sequence[Column], tz: str = "UTC"
 ) -> pd.DataFrame:
     """The frame of ``rows`` (one value per column, in order) typed by ``columns``."""
-    data = {
-        column.name: _values([row[index] for row in rows], column, tz)
-        for index, column in enumerate(columns)
+    return pd.DataFrame(small_columns(rows, columns, tz), copy=False)
+
+
+def small_columns(
+    rows: Sequence[Sequence[Any]], columns: Sequence[Column], tz: str = "UTC"
+) -> dict[str, Any]:
+    """The columns of :func:`small_frame`, by name, before they become a frame."""
+    transposed: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [()] * len(columns)
+    return {
+        column.name: _values(list(values), column, tz)
+        for values, column in zip(transposed, columns, strict=True)
     }
-    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)), copy=False)
 
 
 @functools.cache
@@ -50,9 +58,14 @@ def _categorical(categories: tuple[str, ...]) -> pd.CategoricalDtype:
     return pd.CategoricalDtype(list(categories))
 
 
+@functools.cache
+def _codes(categories: tuple[str, ...]) -> dict[str, int]:
+    return {label: code for code, label in enumerate(categories)}
+
+
 def _values(values: list[Any], column: Column, tz: str) -> Any:
     kind, size = column.kind, len(values)
-    has_nulls = any(value is None for value in values)
+    has_nulls = kind != "other" and None in values
     if kind == "int" and not (column.nullable or has_nulls):
         return np.fromiter(values, np.int64, size)
     if kind == "int":
@@ -67,19 +80,20 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
             return pd.array(values, dtype="boolean")
         return np.fromiter(values, np.bool_, size)
     if kind in ("datetime", "naive"):
-        epoch = _AWARE_EPOCH if kind == "datetime" else _NAIVE_EPOCH
-        micros = (_NAT if value is None else (value - epoch) // _MICROSECOND for value in values)
-        moments = np.fromiter(micros, np.int64, size).view("datetime64[us]")
+        moments = _moments(values, aware=kind == "datetime")
         if kind == "naive":
             return moments
         aware = pd.array(moments, dtype=_UTC)
         return aware if tz == "UTC" else aware.tz_convert(tz)
     if kind == "enum":
-        codes = {label: code for code, label in enumerate(column.categories)}
+        codes = _codes(column.categories)
         found = np.fromiter((codes.get(value, -1) for value in values), np.int64, size)
         return pd.Categorical.from_codes(found, dtype=_categorical(column.categories))
     if kind == "string":
-        return pd.array(values, dtype=STRING_DTYPE)
+        try:  # through Arrow: a third of the time of pandas' own conversion
+            return pd.array(pa.array(values, pa.large_string()), dtype=STRING_DTYPE)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pd.array(values, dtype=STRING_DTYPE)
     # Dates and types without a rule of their own: the Arrow conversion, as for large results,
     # or, for values Arrow cannot hold (a range, a composite), the driver's objects themselves.
     try:
@@ -90,3 +104,22 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
             objects[index] = value
         return objects
     return to_pandas(arrays, [column], tz)[column.name].array
+
+
+def _moments(values: list[Any], *, aware: bool) -> np.ndarray[Any, Any]:
+    """Datetimes (``None`` for a null) as ``datetime64[us]``, aware ones in UTC.
+
+    pandas converts a column of UTC datetimes (what asyncpg returns) in C, several times faster
+    than subtracting the epoch from each value in Python, which stays for the other cases
+    (other time zones, nothing but nulls).
+    """
+    try:
+        converted = pd.DatetimeIndex(values)
+    except (ValueError, TypeError):
+        converted = None
+    if converted is not None and converted.dtype == (_UTC if aware else _NAIVE):
+        moments: np.ndarray[Any, Any] = converted.asi8.view("datetime64[us]")
+        return moments
+    epoch = _AWARE_EPOCH if aware else _NAIVE_EPOCH
+    micros = (_NAT if value is None else (value - epoch) // _MICROSECOND for value in values)
+    return np.fromiter(micros, np.int64, len(values)).view("datetime64[us]")

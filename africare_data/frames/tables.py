@@ -19,7 +19,7 @@ from africare_data.frames import arguments
 from africare_data.frames.arguments import BookingFilters
 from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.dtypes import AnySelect, columns_of
-from africare_data.frames.reading import read_frame, read_sorted
+from africare_data.frames.reading import read_columns, read_frame, read_sorted
 from africare_data.frames.transport import Db, connection_of
 from africare_data.models import Booking, BookingStatus, EventType, Example, Post, User
 
@@ -27,6 +27,7 @@ __all__ = [
     "booking_conditions",
     "bookings_frame",
     "bookings_select",
+    "duration_minutes",
     "event_types_frame",
     "examples_frame",
     "iter_bookings_frames",
@@ -64,22 +65,30 @@ def bookings_select(filters: BookingFilters | None = None) -> AnySelect:
 
 
 def with_duration(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``duration_minutes`` appended: ``end_time - start_time`` in whole minutes,
-    rounded half away from zero (as PostgreSQL casts ``numeric`` to ``integer``), computed on the
-    int64 microseconds (cheaper than asking the server for it), in place in the new column."""
-    minutes = _micros(frame["end_time"]) - _micros(frame["start_time"])
+    """``frame`` with ``duration_minutes`` appended (see :func:`duration_minutes`)."""
+    frame["duration_minutes"] = duration_minutes(frame["start_time"], frame["end_time"])
+    return frame
+
+
+def duration_minutes(start: Any, end: Any) -> np.ndarray[Any, Any]:
+    """``end - start`` (aware timestamp columns) in whole minutes, rounded half away from zero
+    (as PostgreSQL casts ``numeric`` to ``integer``), computed on the int64 microseconds
+    (cheaper than asking the server for it), in place in the new array."""
+    minutes: np.ndarray[Any, Any] = _micros(end) - _micros(start)
     negative = minutes < 0
     np.abs(minutes, out=minutes)
     minutes += _HALF_MINUTE
     minutes //= _MINUTE
     if negative.any():  # a booking ends after it starts (a check constraint); other rows may not
         np.negative(minutes, out=minutes, where=negative)
-    frame["duration_minutes"] = minutes
-    return frame
+    return minutes
 
 
-def _micros(moments: pd.Series) -> np.ndarray[Any, Any]:
-    values: np.ndarray[Any, Any] = moments.array.asi8
+def _micros(moments: Any) -> np.ndarray[Any, Any]:
+    """The int64 microseconds of a column, index or array of timestamps, not copied."""
+    if isinstance(moments, pd.Series):
+        moments = moments.array
+    values: np.ndarray[Any, Any] = moments.asi8
     return values
 
 
@@ -102,10 +111,12 @@ async def bookings_frame(
     filters = arguments.booking_filters(practitioner_id, patient_id, status, start, end)
     stmt = bookings_select(filters)
     if filters.practitioner_id is None and filters.patient_id is None:
-        frame = await read_sorted(db, stmt, Booking.__tablename__, _ORDER_BY, tz=tz)
+        columns = await read_sorted(db, stmt, Booking.__tablename__, _ORDER_BY, tz=tz)
     else:
-        frame = await read_frame(db, stmt.order_by(*_ORDER_BY), tz=tz, method="session")
-    return with_duration(frame)
+        agenda = stmt.order_by(*_ORDER_BY)
+        columns = await read_columns(db, agenda, tz=tz, method="session")
+    columns["duration_minutes"] = duration_minutes(columns["start_time"], columns["end_time"])
+    return pd.DataFrame(columns, copy=False)
 
 
 async def iter_bookings_frames(

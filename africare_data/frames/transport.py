@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
 
 import pandas as pd
@@ -32,13 +32,19 @@ from sqlalchemy.sql.elements import BindParameter
 
 from africare_data.frames.assembly import Assembler
 from africare_data.frames.dtypes import AnySelect, Column
+from africare_data.frames.statements import driver_query
+
+if TYPE_CHECKING:
+    from adbc_driver_manager.dbapi import Connection as AdbcConnection
 
 __all__ = [
     "Db",
+    "adbc_connect",
     "adbc_fetch",
+    "adbc_read",
     "connection_of",
+    "copy_columns",
     "copy_frame",
-    "copy_sorted_frame",
     "fast_path_snapshot",
     "libpq_uri",
     "literal_sql",
@@ -94,9 +100,10 @@ async def session_rows(
 ) -> Sequence[Sequence[Any]]:
     """The rows of ``stmt`` on the session's own connection.
 
-    When every column has a plain type, SQLAlchemy compiles the statement and asyncpg runs it
-    directly (its prepared-statement cache included): half the time of a SQLAlchemy result for
-    an agenda-sized query. Other statements go through ``connection.execute``.
+    When every column has a plain type, asyncpg runs the statement's SQL (compiled once per
+    shape, see :mod:`.statements`) directly, its prepared-statement cache included: half the
+    time of a SQLAlchemy result for an agenda-sized query. Other statements go through
+    ``connection.execute``.
     """
     driver = await _driver(connection)
     if connection.dialect.driver != "asyncpg" or any(c.kind == "other" for c in columns):
@@ -105,14 +112,8 @@ async def session_rows(
         # SQLAlchemy opens the session's transaction on the server with its first statement;
         # without this, the query would run outside it (another snapshot).
         await connection.exec_driver_sql("SELECT 1")
-    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    processors: dict[str, Callable[[Any], Any]] = getattr(compiled, "_bind_processors", {})
-    positions = compiled.positiontup or []
-    arguments = [
-        processors[name](params[name]) if name in processors else params[name] for name in positions
-    ]
-    records: Sequence[Sequence[Any]] = await driver.fetch(str(compiled), *arguments)
+    sql, arguments = driver_query(stmt, connection.dialect)
+    records: Sequence[Sequence[Any]] = await driver.fetch(sql, *arguments)
     return records
 
 
@@ -184,12 +185,25 @@ _ADBC_BATCH_BYTES: Final = 4 << 20
 alive at a time, and smaller batches measured no slower."""
 
 
-def adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
-    """Stream ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot,
-    one record batch at a time, after an empty batch with the result's schema."""
+def adbc_connect(uri: str) -> AdbcConnection:
+    """An ADBC connection to ``uri`` (autocommit: each read opens its own transaction)."""
     import adbc_driver_postgresql.dbapi as adbc
 
-    with adbc.connect(uri, autocommit=True) as connection, connection.cursor() as cursor:
+    connection: AdbcConnection = adbc.connect(uri, autocommit=True)
+    return connection
+
+
+def adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
+    """:func:`adbc_read` on a connection opened for this read and closed after it."""
+    with adbc_connect(uri) as connection:
+        yield from adbc_read(connection, snapshot, sql)
+
+
+def adbc_read(connection: AdbcConnection, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
+    """Stream ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot,
+    one record batch at a time, after an empty batch with the result's schema. A read that
+    fails leaves ``connection`` inside its transaction: close it."""
+    with connection.cursor() as cursor:
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         cursor.adbc_statement.set_options(**{_ADBC_BATCH_OPTION: str(_ADBC_BATCH_BYTES)})
@@ -206,10 +220,10 @@ def copy_frame(
 ) -> pd.DataFrame:
     """The frame of ``sql`` on the ``COPY`` path: each batch goes into the final arrays as it
     arrives and is released before the next one is read."""
-    return copy_sorted_frame(uri, snapshot, [sql], columns, tz, planned)
+    return pd.DataFrame(copy_columns(uri, snapshot, [sql], columns, tz, planned), copy=False)
 
 
-def copy_sorted_frame(
+def copy_columns(
     uri: str,
     snapshot: str,
     sqls: Sequence[str],
@@ -217,9 +231,10 @@ def copy_sorted_frame(
     tz: str,
     planned: int,
     sort_by: Sequence[str] = (),
-) -> pd.DataFrame:
-    """The frame of the rows of every statement of ``sqls`` (parts of one result), read by one
-    ``COPY`` stream each, in parallel, sorted by ``sort_by``.
+) -> dict[str, Any]:
+    """The columns (by name, ready for a frame) of the rows of every statement of ``sqls``
+    (parts of one result), read by one ``COPY`` stream each, in parallel, sorted by
+    ``sort_by``.
 
     Every stream writes its batches into one :class:`~.assembly.Assembler` as they arrive
     (in whatever order, the sort comes after) and releases each before reading the next; the
@@ -238,7 +253,7 @@ def copy_sorted_frame(
         with ThreadPoolExecutor(len(sqls), thread_name_prefix="africare-copy") as pool:
             list(pool.map(read, sqls))
     pa.default_memory_pool().release_unused()  # the batches' memory, before the sort needs more
-    return assembler.frame(tz, sort_by)
+    return assembler.columns(tz, sort_by)
 
 
 async def table_pages(connection: AsyncConnection, table: str) -> int:

@@ -9,7 +9,8 @@ depends on the result's size, as in ``frames``:
   statement with ``:name`` parameters, run on the psycopg connection: about the driver's own time;
 * large results stream through ``frames``' binary ``COPY`` transport (ADBC into Arrow record
   batches written straight into the frame's columns), inside a snapshot exported by the psycopg
-  connection, so they see exactly what a query on it would.
+  connection, so they see exactly what a query on it would; the ADBC connections stay open
+  between cells, and a plain scan of one table is read by several streams (:mod:`.sql_copy`).
 
 Column dtypes come from the result's PostgreSQL column types (``frames.result_types``), so an empty
 result keeps its dtypes.
@@ -35,6 +36,7 @@ from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.reading import FAST_PATH_MIN_ROWS
 from africare_data.frames.result_types import ResultTypes
 from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame
+from africare_data.ipython.sql_copy import CopyReader, scan_split, streams_for
 from africare_data.ipython.sql_params import BoundSql
 
 __all__ = ["SqlRunner"]
@@ -58,6 +60,7 @@ class SqlRunner:
         self._connection: _Connection | None = None
         self._conninfo = ""
         self._types: ResultTypes | None = None
+        self._copies = CopyReader()
 
     def use(self, engine: AsyncEngine | None) -> None:
         """Run the next statements on ``engine``'s database (``None``: the toolkit's engine)."""
@@ -65,7 +68,8 @@ class SqlRunner:
         self._engine = engine
 
     def close(self) -> None:
-        """Close the connection; the next statement opens a new one."""
+        """Close the connections; the next statement opens new ones."""
+        self._copies.close()
         if self._connection is not None:
             self._connection.close()
         self._connection = None
@@ -99,9 +103,9 @@ class SqlRunner:
         connection = self._connect()
         try:
             if bound.params is None and reading:
-                planned = _planned_rows(connection, bound.query)
-                if planned >= FAST_PATH_MIN_ROWS:
-                    frame = self._copy_frame(connection, bound.query, planned)
+                plan = _plan(connection, bound.query)
+                if plan["Plan Rows"] >= FAST_PATH_MIN_ROWS:
+                    frame = self._copy_frame(connection, bound.query, plan)
                     if frame is not None:
                         return frame
             with connection.cursor() as cursor:
@@ -119,16 +123,32 @@ class SqlRunner:
             return small_frame(rows, columns)
         return to_pandas(rows_to_arrays(rows, columns), columns, "UTC")
 
-    def _copy_frame(self, connection: _Connection, sql: str, planned: int) -> pd.DataFrame | None:
+    def _copy_frame(
+        self, connection: _Connection, sql: str, plan: dict[str, Any]
+    ) -> pd.DataFrame | None:
         """The frame by binary ``COPY``; ``None`` when a column has a type without a ``COPY``
         rule (a range, an array, ...), which the driver's own conversion handles instead."""
+        planned = int(plan["Plan Rows"])
+        streams = streams_for(planned)
+        split = scan_split(sql, plan) if streams > 1 else None
+        try:
+            if split is not None and not split.cut_by(_plan(connection, split.part(1, None))):
+                split = None
+        except QueryError:  # a view, say: no blocks to cut
+            split = None
         with connection.transaction():
-            snapshot_row = connection.execute("SELECT pg_export_snapshot()").fetchone()
-            snapshot = str(snapshot_row[0]) if snapshot_row else ""
+            row = connection.execute(
+                "SELECT pg_export_snapshot(), "
+                "pg_relation_size(%s::regclass) / current_setting('block_size')::int8",
+                (None if split is None else split.relation,),
+            ).fetchone()
+            assert row is not None
+            snapshot = str(row[0])
             columns = self._column_types().columns(_described(connection, sql))
             if any(column.kind == "other" for column in columns):
                 return None
-            return transport.copy_frame(self._conninfo, snapshot, sql, columns, "UTC", planned)
+            sqls = [sql] if split is None else split.parts(int(row[1]), streams)
+            return self._copies.frame(self._conninfo, snapshot, sqls, columns, planned)
 
     def _column_types(self) -> ResultTypes:
         assert self._types is not None  # set with the connection
@@ -172,8 +192,8 @@ def _conninfo(engine: AsyncEngine) -> str:
 _EXPLAIN: Final = "EXPLAIN (FORMAT JSON) "
 
 
-def _planned_rows(connection: _Connection, sql: str) -> int:
-    """The planner's row estimate for ``sql`` (``EXPLAIN``, not run)."""
+def _plan(connection: _Connection, sql: str) -> dict[str, Any]:
+    """The top node of the plan of ``sql`` (``EXPLAIN``, not run): its row estimate, its kind."""
     try:
         row = connection.execute(_EXPLAIN + sql).fetchone()
     except psycopg.Error as error:
@@ -181,7 +201,8 @@ def _planned_rows(connection: _Connection, sql: str) -> int:
             raise
         raise QueryError(_message(error, BoundSql(sql, sql), shift=len(_EXPLAIN))) from error
     plan: Any = row[0] if row else [{"Plan": {"Plan Rows": 0}}]
-    return int(plan[0]["Plan"]["Plan Rows"])
+    top: dict[str, Any] = plan[0]["Plan"]
+    return top
 
 
 def _described(connection: _Connection, sql: str) -> pq.abc.PGresult:

@@ -1,0 +1,180 @@
+"""The ``COPY`` path of ``%sql``: large results read by ADBC on connections kept open between
+cells, a plain scan of one table by several streams at once.
+
+Opening an ADBC connection costs tens of milliseconds (the driver reads the server's type
+catalogue), a tenth of a million-row read, so the connections stay open for the next cell; each
+read still imports the snapshot the caller exported (see :mod:`africare_data.frames.transport`).
+
+A statement that only reads the columns of one table (``SELECT <expressions> FROM <table>``,
+which the planner runs as one sequential scan and nothing else) is split into ranges of the
+table's blocks (``ctid``), one stream each, as ``frames.read_sorted`` does; the parts are joined in
+block order, so the rows come in the order of the one scan. Any other statement is one stream:
+cutting a join, an aggregate or a ``LIMIT`` into parts would change its result.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import pandas as pd
+import pyarrow as pa
+
+from africare_data.frames import transport
+from africare_data.frames.assembly import Assembler
+from africare_data.frames.dtypes import Column
+from africare_data.frames.reading import ROWS_PER_STREAM
+
+if TYPE_CHECKING:
+    from adbc_driver_manager.dbapi import Connection as AdbcConnection
+
+__all__ = ["CopyReader", "ScanSplit", "scan_split", "streams_for"]
+
+_CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+_NAME: Final = r"[a-z_][a-z0-9_$]*"
+# SELECT <expressions> FROM [schema.]table [[AS] alias], and nothing after it.
+_ONE_TABLE: Final = re.compile(
+    rf"^\s*select\s.+\sfrom\s+((?:{_NAME}\.)?({_NAME}))(?:\s+(?:as\s+)?({_NAME}))?\s*$",
+    re.I | re.S,
+)
+
+
+@dataclass(frozen=True)
+class ScanSplit:
+    """A statement reading one table, to be cut into ranges of the table's blocks: the table
+    as written (for its size), as the plan names it, and the name that qualifies its columns in
+    the statement."""
+
+    sql: str
+    relation: str
+    table: str
+    qualifier: str
+
+    def parts(self, pages: int, streams: int) -> list[str]:
+        """The statement once per range of ``pages / streams`` blocks (at least one block each),
+        the first and last range open-ended (rows in blocks added since the size was read are in
+        the last)."""
+        streams = max(1, min(streams, pages))
+        bounds: list[int | None] = [None]
+        bounds += [pages * part // streams for part in range(1, streams)]
+        return [
+            self.part(first, stop) for first, stop in zip(bounds, [*bounds[1:], None], strict=True)
+        ]
+
+    def part(self, first: int | None, stop: int | None) -> str:
+        """The statement on the rows stored in blocks ``first`` to ``stop`` (excluded)."""
+        ctid = f"{self.qualifier}.ctid"
+        bounds = [f"{ctid} >= '({first},0)'::tid"] if first is not None else []
+        bounds += [f"{ctid} < '({stop},0)'::tid"] if stop is not None else []
+        return f"{self.sql} WHERE {' AND '.join(bounds) or 'true'}"
+
+    def cut_by(self, part_plan: dict[str, Any]) -> bool:
+        """Whether ``part_plan`` (the top node of a part's ``EXPLAIN (FORMAT JSON)``) scans only
+        the part's blocks: the range condition really joined the statement (it did not land in
+        a trailing comment, say)."""
+        return _one_scan(part_plan, "Tid Range Scan", self.table)
+
+
+def scan_split(sql: str, plan: dict[str, Any]) -> ScanSplit | None:
+    """How to cut ``sql`` into block ranges, or ``None`` unless it is ``SELECT <expressions>
+    FROM <table>`` and ``plan`` (the top node of its ``EXPLAIN (FORMAT JSON)``) one sequential
+    scan of that table without sub-plans: each row of the result is then one row of the table,
+    whichever stream reads it."""
+    match = _ONE_TABLE.match(sql)
+    if match is None:
+        return None
+    relation, table, alias = match.groups()
+    if not _one_scan(plan, "Seq Scan", table.lower()):
+        return None
+    return ScanSplit(sql.strip(), relation, table.lower(), alias or table)
+
+
+def _one_scan(plan: dict[str, Any], node: str, table: str) -> bool:
+    """Whether ``plan`` is one scan of kind ``node`` on ``table``, and nothing else."""
+    kind, relation = plan.get("Node Type"), plan.get("Relation Name")
+    return kind == node and relation == table and not plan.get("Plans")
+
+
+def streams_for(planned: int) -> int:
+    """How many streams read ``planned`` rows of one table: one per ``ROWS_PER_STREAM`` rows,
+    at most one per core."""
+    return max(1, min(_CORES, planned // ROWS_PER_STREAM))
+
+
+class CopyReader:
+    """Reads statements by binary ``COPY`` on ADBC connections kept open between reads."""
+
+    def __init__(self) -> None:
+        self._uri = ""
+        self._idle: list[AdbcConnection] = []
+
+    def close(self) -> None:
+        """Close the connections; the next read opens new ones."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    def frame(
+        self,
+        uri: str,
+        snapshot: str,
+        sqls: Sequence[str],
+        columns: Sequence[Column],
+        planned: int,
+    ) -> pd.DataFrame:
+        """The frame of the rows of ``sqls`` (parts of one result, in order), one stream each,
+        inside ``snapshot`` on the database of ``uri``.
+
+        A read on connections kept from earlier reads that fails runs once more on new ones (a
+        kept connection may have been closed by the server since); connections that failed are
+        closed.
+        """
+        if uri != self._uri:
+            self.close()
+            self._uri = uri
+        kept = len(self._idle)
+        try:
+            return self._frame(snapshot, sqls, columns, planned)
+        except Exception:
+            if not kept:
+                raise
+        return self._frame(snapshot, sqls, columns, planned)
+
+    def _frame(
+        self, snapshot: str, sqls: Sequence[str], columns: Sequence[Column], planned: int
+    ) -> pd.DataFrame:
+        capacity = planned + planned // 8 + 1024  # untouched pages cost no memory
+        parts = [Assembler(columns, capacity) for _ in sqls]
+        connections = [self._idle.pop() if self._idle else None for _ in sqls]
+
+        def read(part: int) -> None:
+            connection = connections[part]
+            if connection is None:  # opened by the stream itself: the streams connect at once
+                connection = connections[part] = transport.adbc_connect(self._uri)
+            # A new line: ADBC wraps the statement in COPY (...), a trailing comment with it.
+            for batch in transport.adbc_read(connection, snapshot, sqls[part] + "\n"):
+                parts[part].add(batch)
+                del batch
+
+        try:
+            if len(sqls) == 1:
+                read(0)
+            else:
+                with ThreadPoolExecutor(len(sqls), thread_name_prefix="africare-sql") as pool:
+                    list(pool.map(read, range(len(sqls))))
+        except BaseException:
+            self.close()
+            for connection in connections:
+                if connection is not None:
+                    connection.close()
+            raise
+        self._idle += [connection for connection in connections if connection is not None]
+        for part in parts[1:]:
+            parts[0].extend(part)
+        del parts[1:]
+        pa.default_memory_pool().release_unused()
+        return parts[0].frame("UTC")
