@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from africare_data.errors import InvalidInputError
 from africare_data.frames import availability_frame, capacity_by_weekday_hour, utilisation_frame
 from africare_data.models import Booking, BookingStatus
-from africare_data.services.availability import add_time_off, set_weekly_availability
+from africare_data.services.availability import (
+    add_extra_availability,
+    add_time_off,
+    set_weekly_availability,
+)
 
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -94,6 +98,41 @@ async def test_utilisation_splits_a_span_across_days(clinic: AsyncSession) -> No
     )
     assert daily["available_hours"].tolist() == [2.0, 4.0, 0.0]
     assert daily["period_start"].dt.tz.key == "Africa/Cairo"
+
+
+async def test_utilisation_corrects_a_shared_schedule_per_practitioner(
+    session: AsyncSession,
+) -> None:
+    """Practitioners 1-3 share Monday and Tuesday 09:00-13:00 UTC: 1 adds Monday 12-14 (one new
+    hour), 2 is off the whole first week, 3 both weeks; 4 has no weekly hours, only a Saturday
+    10-14 with an hour off. Each week's hours are those ``availability_frame`` gives."""
+    for practitioner in (1, 2, 3):
+        await set_weekly_availability(
+            session,
+            practitioner,
+            [(1, time(9), time(13)), (2, time(9), time(13))],
+            time_zone="UTC",
+            valid_from=date(2026, 3, 2),
+        )
+    await add_extra_availability(session, 1, MONDAY + 12 * HOUR, MONDAY + 14 * HOUR)
+    await add_time_off(session, 2, MONDAY, MONDAY + timedelta(days=7))
+    await add_time_off(session, 3, MONDAY, MONDAY + timedelta(days=14))
+    saturday = MONDAY + timedelta(days=5)
+    await add_extra_availability(session, 4, saturday + 10 * HOUR, saturday + 14 * HOUR)
+    await add_time_off(session, 4, saturday + 12 * HOUR, saturday + 13 * HOUR)
+    window = (MONDAY, MONDAY + timedelta(days=14))
+
+    frame = await utilisation_frame(session, *window, "W")
+    assert frame["practitioner_id"].tolist() == [1, 1, 2, 2, 4, 4]  # 3 has nothing left
+    assert frame["available_hours"].tolist() == [9.0, 8.0, 0.0, 8.0, 3.0, 0.0]
+    assert frame["utilisation"].isna().tolist() == [False, False, True, False, False, True]
+    intervals = await availability_frame(session, *window)
+    weeks = (intervals["start"] - MONDAY).dt.days // 7
+    expected = intervals.groupby(["practitioner_id", weeks])["hours"].sum()
+    worked = frame[frame["available_hours"] > 0]
+    worked = worked.assign(week=(worked["period_start"] - MONDAY).dt.days // 7)
+    by_week = worked.set_index(["practitioner_id", "week"])["available_hours"]
+    assert by_week.to_dict() == expected.to_dict()
 
 
 async def test_capacity_by_weekday_hour(clinic: AsyncSession) -> None:

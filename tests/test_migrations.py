@@ -88,8 +88,11 @@ async def test_upgrade_downgrade_upgrade(empty_database: tuple[URL, AsyncEngine]
         "availability_schedules",
         "bookings_no_overlap_check",
         "practitioner_availability",
+        "practitioner_exceptions",
     ]
 
+    await migrations.downgrade(engine, "0006")
+    assert "practitioner_exceptions" not in (await schema_objects(engine))["functions"]
     await migrations.downgrade(engine, "0005")  # one resolution per practitioner again
     assert (await schema_objects(engine))["functions"] == [
         "bookings_no_overlap_check",

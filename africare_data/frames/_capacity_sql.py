@@ -34,16 +34,22 @@ SELECT v.practitioner_id, lower(v.span) AS start, upper(v.span) AS "end",
   FROM ({_AVAILABLE}) AS v
 """
 
-# Spans (kind 0 available, 1 booked: pending or confirmed, 2 cancelled) are cut at the window's
-# ends and at every period start inside it. Spans sharing a practitioner, kind, first and last
-# piece are grouped in one pass that only counts them and sums their starts and ends (seconds
-# since the epoch): no clipping, splitting or interval arithmetic per row. A group's hours in
-# each piece it touches follow from those sums: the first piece runs from the spans' starts, the
-# last to their ends, and the ones between are whole (n times their length). Pieces outside the
-# window (before :start, after :end) are never generated.
-_SPANS = f"""
-SELECT v.practitioner_id, 0 AS kind, lower(v.span) AS s, upper(v.span) AS e
-  FROM ({_AVAILABLE}) AS v
+# Available hours are summed once per schedule (practitioners sharing weekly rules, see
+# availability_schedules), then corrected per practitioner with exceptions: minus the schedule
+# hours its time off covers, plus the extra hours neither its schedule nor its time off hold.
+# That is exactly (schedule + extra) - time off, the hours practitioner_availability returns,
+# without a year of ranges per practitioner. Kinds: 0 added, 1 booked (pending or confirmed),
+# 2 cancelled, 3 removed, 4 a schedule's hours (``owner`` is then the schedule, else the
+# practitioner).
+_SPANS = """
+SELECT s.schedule AS owner, 4 AS kind, lower(r.span) AS s, upper(r.span) AS e
+  FROM schedules AS s CROSS JOIN LATERAL unnest(s.weekly) AS r(span)
+UNION ALL
+SELECT c.practitioner_id, 3, lower(r.span), upper(r.span)
+  FROM changes AS c CROSS JOIN LATERAL unnest(c.removed) AS r(span)
+UNION ALL
+SELECT c.practitioner_id, 0, lower(r.span), upper(r.span)
+  FROM changes AS c CROSS JOIN LATERAL unnest(c.added) AS r(span)
 UNION ALL
 SELECT b.practitioner_id, CASE WHEN b.status = 'cancelled' THEN 2 ELSE 1 END,
        b.start_time, b.end_time
@@ -52,6 +58,15 @@ SELECT b.practitioner_id, CASE WHEN b.status = 'cancelled' THEN 2 ELSE 1 END,
    AND (CAST(:ids AS integer[]) IS NULL OR b.practitioner_id = ANY (CAST(:ids AS integer[])))
 """
 
+# Spans are cut at the window's ends and at every period start inside it. Spans sharing an
+# owner, kind, first and last piece are grouped in one pass that only counts them and sums their
+# lengths and, for the few that cross a cut, their starts (seconds since the epoch): no clipping
+# or splitting per row. A group in one piece has its summed length there; for a group across
+# pieces the first piece runs from the spans' starts, the last to their ends (starts plus
+# lengths), and the ones between are whole (n times their length). Pieces outside the window
+# (before :start, after :end) are never generated. Available hours are rounded to the
+# microsecond, so a week whose hours time off removes entirely has none rather than a float
+# residue of the subtraction.
 UTILISATION = f"""
 WITH periods AS (
     SELECT array_agg(p.local_start ORDER BY p.local_start) AS locals,
@@ -65,41 +80,75 @@ WITH periods AS (
             UNION SELECT :start
             UNION SELECT :end) AS u(cut)
      WHERE u.cut >= :start AND u.cut <= :end
-), grouped AS (
-    SELECT x.practitioner_id, x.kind,
-           width_bucket(x.s, d.cuts) AS first_piece, width_bucket(x.e, d.cuts) AS last_piece,
-           count(*) AS n, sum(date_part('epoch', x.s)) AS starts,
-           sum(date_part('epoch', x.e)) AS ends
+), schedules AS MATERIALIZED (
+    -- A schedule is named by its first member (members belong to one schedule each).
+    SELECT s.members[1] AS schedule, s.members, s.weekly
+      FROM availability_schedules(:start, :end, CAST(:ids AS integer[])) AS s
+), members AS (
+    SELECT s.schedule, m.practitioner_id
+      FROM schedules AS s CROSS JOIN LATERAL unnest(s.members) AS m(practitioner_id)
+), changes AS MATERIALIZED (
+    SELECT x.practitioner_id,
+           coalesce(s.weekly * x.time_off, '{{}}') AS removed,
+           coalesce(x.extra - coalesce(s.weekly, '{{}}') - coalesce(x.time_off, '{{}}'), '{{}}')
+               AS added,
+           -- Nothing left to work (the practitioner is listed only for its bookings).
+           coalesce(x.time_off @> (coalesce(s.weekly, '{{}}') + coalesce(x.extra, '{{}}')), FALSE)
+               AS none_left
+      FROM practitioner_exceptions(:start, :end, CAST(:ids AS integer[])) AS x
+      LEFT JOIN members AS m ON m.practitioner_id = x.practitioner_id
+      LEFT JOIN schedules AS s ON s.schedule = m.schedule
+), placed AS (
+    SELECT x.owner, x.kind, x.s, x.e,
+           width_bucket(x.s, d.cuts) AS first_piece, width_bucket(x.e, d.cuts) AS last_piece
       FROM ({_SPANS}) AS x
      CROSS JOIN bounds AS d
+), grouped AS (
+    SELECT x.owner, x.kind, x.first_piece, x.last_piece, count(*) AS n,
+           sum(date_part('epoch', x.e - x.s)) AS seconds,
+           sum(date_part('epoch', x.s)) FILTER (WHERE x.first_piece <> x.last_piece) AS starts
+      FROM placed AS x
      GROUP BY 1, 2, 3, 4
 ), pieces AS (
-    SELECT g.practitioner_id, g.kind, width_bucket(d.cuts[k.piece], p.starts) AS bucket,
-           (CASE WHEN k.piece = g.last_piece THEN g.ends
-                 ELSE g.n * date_part('epoch', d.cuts[k.piece + 1]) END
-            - CASE WHEN k.piece = g.first_piece THEN g.starts
-                   ELSE g.n * date_part('epoch', d.cuts[k.piece]) END) / 3600 AS hours
+    SELECT g.owner, g.kind, width_bucket(d.cuts[k.piece], p.starts) AS bucket,
+           CASE WHEN g.first_piece = g.last_piece THEN g.seconds
+                ELSE CASE WHEN k.piece = g.last_piece THEN g.starts + g.seconds
+                          ELSE g.n * date_part('epoch', d.cuts[k.piece + 1]) END
+                     - CASE WHEN k.piece = g.first_piece THEN g.starts
+                            ELSE g.n * date_part('epoch', d.cuts[k.piece]) END
+           END / 3600 AS hours
       FROM grouped AS g
      CROSS JOIN bounds AS d
      CROSS JOIN periods AS p
      CROSS JOIN LATERAL generate_series(greatest(g.first_piece, 1),
                                         least(g.last_piece, cardinality(d.cuts) - 1)) AS k(piece)
 ), totals AS (
-    SELECT practitioner_id, bucket,
-           coalesce(sum(hours) FILTER (WHERE kind = 0), 0) AS available_hours,
-           coalesce(sum(hours) FILTER (WHERE kind = 1), 0) AS booked_hours,
-           coalesce(sum(hours) FILTER (WHERE kind = 2), 0) AS cancelled_hours
-      FROM pieces
-     GROUP BY practitioner_id, bucket
+    SELECT coalesce(m.practitioner_id, x.owner) AS practitioner_id, x.bucket,
+           round((coalesce(sum(x.hours) FILTER (WHERE x.kind IN (0, 4)), 0)
+                  - coalesce(sum(x.hours) FILTER (WHERE x.kind = 3), 0)) * 3600e6) / 3600e6
+               AS available_hours,
+           coalesce(sum(x.hours) FILTER (WHERE x.kind = 1), 0) AS booked_hours,
+           coalesce(sum(x.hours) FILTER (WHERE x.kind = 2), 0) AS cancelled_hours,
+           bool_or(x.kind IN (1, 2)) AS booked
+      FROM pieces AS x
+      LEFT JOIN members AS m ON x.kind = 4 AND m.schedule = x.owner
+     GROUP BY 1, 2
+), listed AS (
+    SELECT t.practitioner_id
+      FROM totals AS t
+      LEFT JOIN changes AS c ON c.practitioner_id = t.practitioner_id
+     GROUP BY t.practitioner_id
+    HAVING bool_or(t.booked) OR NOT coalesce(bool_or(c.none_left), FALSE)
 )
-SELECT w.practitioner_id, p.locals[i.bucket] AS period_start,
+SELECT w.practitioner_id, i.period_start,
        coalesce(t.available_hours, 0) AS available_hours,
        coalesce(t.booked_hours, 0) AS booked_hours,
        coalesce(t.cancelled_hours, 0) AS cancelled_hours,
        t.booked_hours / nullif(t.available_hours, 0) AS utilisation
-  FROM (SELECT DISTINCT practitioner_id FROM totals) AS w
+  FROM listed AS w
  CROSS JOIN periods AS p
- CROSS JOIN LATERAL generate_series(1, cardinality(p.locals)) AS i(bucket)
+ -- Rows of (start, number), not the period arrays, go on to the join and the sort.
+ CROSS JOIN LATERAL unnest(p.locals) WITH ORDINALITY AS i(period_start, bucket)
   LEFT JOIN totals AS t ON t.practitioner_id = w.practitioner_id AND t.bucket = i.bucket
 """
 

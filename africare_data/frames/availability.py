@@ -2,9 +2,10 @@
 
 Availability comes from the database function ``practitioner_availability`` (weekly hours, extra
 hours and time off resolved to UTC per date, expanded by integer series in SQL: no row per day is
-made in Python). Hours are summed in PostgreSQL; a range that crosses a period (or hour) boundary
-of ``tz`` is split at it, so every hour counts once, in the period it falls in. pandas only sets
-the dtypes and localises the period starts.
+made in Python); utilisation sums each shared schedule's hours once and corrects them for each
+practitioner's exceptions, to the same result. Hours are summed in PostgreSQL; a range that
+crosses a period (or hour) boundary of ``tz`` is split at it, so every hour counts once, in the
+period it falls in. pandas only sets the dtypes and localises the period starts.
 
 * :func:`availability_frame`: each practitioner's available intervals in a window;
 * :func:`utilisation_frame`: per practitioner and day, week or month, available, booked

@@ -149,19 +149,18 @@ class CopyReader:
     ) -> pd.DataFrame:
         capacity = planned + planned // 8 + 1024  # untouched pages cost no memory
         parts = [Assembler(columns, capacity) for _ in sqls]
-        connections: list[AdbcConnection] = []
+        connections = [self._idle.pop() if self._idle else None for _ in sqls]
+
+        def read(part: int) -> None:
+            connection = connections[part]
+            if connection is None:  # opened by the stream itself: the streams connect at once
+                connection = connections[part] = transport.adbc_connect(self._uri)
+            # A new line: ADBC wraps the statement in COPY (...), a trailing comment with it.
+            for batch in transport.adbc_read(connection, snapshot, sqls[part] + "\n"):
+                parts[part].add(batch)
+                del batch
+
         try:
-            while len(connections) < len(sqls):
-                kept = self._idle.pop() if self._idle else None
-                connections.append(kept or transport.adbc_connect(self._uri))
-
-            def read(part: int) -> None:
-                # A new line: ADBC wraps the statement in COPY (...), a trailing comment with it.
-                sql = sqls[part] + "\n"
-                for batch in transport.adbc_read(connections[part], snapshot, sql):
-                    parts[part].add(batch)
-                    del batch
-
             if len(sqls) == 1:
                 read(0)
             else:
@@ -170,9 +169,10 @@ class CopyReader:
         except BaseException:
             self.close()
             for connection in connections:
-                connection.close()
+                if connection is not None:
+                    connection.close()
             raise
-        self._idle += connections
+        self._idle += [connection for connection in connections if connection is not None]
         for part in parts[1:]:
             parts[0].extend(part)
         del parts[1:]

@@ -11,15 +11,20 @@ reader (the services, the frames, raw SQL), so all of them resolve wall-clock ho
    UTC range on that date, so 09:00 stays 09:00 local across a daylight-saving change; an
    interval that a clock change leaves empty or reversed (inside a skipped hour) is dropped; the
    ranges are clipped to ``[from_time, until_time)`` and merged (``range_agg``);
-2. ``practitioner_availability`` gives each practitioner its schedule's hours, adds ``extra``
-   exceptions (clipped the same way) and subtracts ``time_off`` (multirange difference, only for
-   practitioners who have some in the window).
+2. ``practitioner_exceptions`` reads each practitioner's exceptions in the window: ``extra``
+   hours (clipped the same way) and ``time_off``, each merged into one multirange;
+3. ``practitioner_availability`` gives each practitioner its schedule's hours, adds the extra
+   hours and subtracts the time off (multirange difference, only for practitioners who have some
+   in the window).
 
 ``practitioner_availability`` returns one row per practitioner with any availability in the
-window: ``(practitioner_id, available tstzmultirange)``, ordered by practitioner.
-``availability_schedules`` returns one row per distinct schedule: ``(members integer[],
-weekly tstzmultirange)``, for readers that sum hours per schedule rather than per practitioner.
-``practitioner_ids`` (``NULL``: everyone) narrows the work to some practitioners.
+window: ``(practitioner_id, available tstzmultirange)``, ordered by practitioner. The other two
+are for readers that sum hours once per schedule and then correct for each practitioner's
+exceptions (utilisation): ``availability_schedules`` returns one row per distinct schedule,
+``(members integer[], weekly tstzmultirange)``; ``practitioner_exceptions`` one row per
+practitioner with exceptions in the window, ``(practitioner_id, extra, time_off)`` (``NULL``
+where there are none of that kind). ``practitioner_ids`` (``NULL``: everyone) narrows the work
+to some practitioners.
 
 This module is the package's one source of the functions' DDL: :func:`register` hooks it to
 ``Base.metadata``, so ``create_all`` builds them after the tables and ``drop_all`` removes them.
@@ -103,6 +108,25 @@ SELECT s.members, range_agg(w.span)
 $function$
 """
 
+CREATE_EXCEPTIONS = """
+CREATE OR REPLACE FUNCTION practitioner_exceptions(
+    from_time timestamptz,
+    until_time timestamptz,
+    practitioner_ids integer[] DEFAULT NULL
+) RETURNS TABLE (practitioner_id integer, extra tstzmultirange, time_off tstzmultirange)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $function$
+SELECT e.practitioner_id,
+       range_agg(tstzrange(greatest(e.starts_at, from_time), least(e.ends_at, until_time)))
+           FILTER (WHERE e.kind = 'extra'),
+       range_agg(tstzrange(e.starts_at, e.ends_at)) FILTER (WHERE e.kind = 'time_off')
+  FROM availability_exceptions AS e
+ WHERE e.starts_at < until_time AND e.ends_at > from_time
+   AND (practitioner_ids IS NULL OR e.practitioner_id = ANY (practitioner_ids))
+ GROUP BY e.practitioner_id
+$function$
+"""
+
 CREATE_AVAILABILITY = """
 CREATE OR REPLACE FUNCTION practitioner_availability(
     from_time timestamptz,
@@ -112,44 +136,33 @@ CREATE OR REPLACE FUNCTION practitioner_availability(
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $function$
 WITH weekly AS (
-    SELECT m.practitioner_id, s.weekly AS spans
+    SELECT m.practitioner_id, s.weekly
       FROM availability_schedules(from_time, until_time, practitioner_ids) AS s
      CROSS JOIN LATERAL unnest(s.members) AS m(practitioner_id)
-), extra AS (
-    SELECT e.practitioner_id,
-           range_agg(tstzrange(greatest(e.starts_at, from_time), least(e.ends_at, until_time)))
-               AS spans
-      FROM availability_exceptions AS e
-     WHERE e.kind = 'extra' AND e.starts_at < until_time AND e.ends_at > from_time
-       AND (practitioner_ids IS NULL OR e.practitioner_id = ANY (practitioner_ids))
-     GROUP BY e.practitioner_id
-), time_off AS (
-    SELECT e.practitioner_id, range_agg(tstzrange(e.starts_at, e.ends_at)) AS spans
-      FROM availability_exceptions AS e
-     WHERE e.kind = 'time_off' AND e.starts_at < until_time AND e.ends_at > from_time
-       AND (practitioner_ids IS NULL OR e.practitioner_id = ANY (practitioner_ids))
-     GROUP BY e.practitioner_id
 ), hours AS (
     SELECT coalesce(w.practitioner_id, x.practitioner_id) AS practitioner_id,
-           CASE WHEN x.spans IS NULL THEN w.spans
-                WHEN w.spans IS NULL THEN x.spans
-                ELSE w.spans + x.spans END AS spans
+           CASE WHEN x.extra IS NULL THEN w.weekly
+                WHEN w.weekly IS NULL THEN x.extra
+                ELSE w.weekly + x.extra END AS spans,
+           x.time_off
       FROM weekly AS w
-      FULL JOIN extra AS x ON x.practitioner_id = w.practitioner_id
+      FULL JOIN practitioner_exceptions(from_time, until_time, practitioner_ids) AS x
+        ON x.practitioner_id = w.practitioner_id
 )
 SELECT h.practitioner_id,
-       CASE WHEN t.spans IS NULL THEN h.spans ELSE h.spans - t.spans END
+       CASE WHEN h.time_off IS NULL THEN h.spans ELSE h.spans - h.time_off END
   FROM hours AS h
-  LEFT JOIN time_off AS t ON t.practitioner_id = h.practitioner_id
+ WHERE h.spans IS NOT NULL  -- time off alone is no availability
  ORDER BY h.practitioner_id
 $function$
 """
 
-CREATE_FUNCTIONS = (CREATE_SCHEDULES, CREATE_AVAILABILITY)
-"""In creation order: ``practitioner_availability`` reads ``availability_schedules``."""
+CREATE_FUNCTIONS = (CREATE_SCHEDULES, CREATE_EXCEPTIONS, CREATE_AVAILABILITY)
+"""In creation order: ``practitioner_availability`` reads the other two."""
 
 DROP_FUNCTIONS = (
     "DROP FUNCTION IF EXISTS practitioner_availability(timestamptz, timestamptz, integer[])",
+    "DROP FUNCTION IF EXISTS practitioner_exceptions(timestamptz, timestamptz, integer[])",
     "DROP FUNCTION IF EXISTS availability_schedules(timestamptz, timestamptz, integer[])",
 )
 
