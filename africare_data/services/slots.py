@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Select,
     SQLColumnExpression,
     TextClause,
     and_,
@@ -57,6 +58,7 @@ from africare_data.services._transaction import reading
 __all__ = [
     "DEFAULT_STEP",
     "INSERT_IF_AVAILABLE",
+    "INSERT_ROW_IF_AVAILABLE",
     "MAX_SLOT_WINDOW",
     "availability_allows",
     "first_free_slot",
@@ -264,26 +266,34 @@ def _allows(
 _INSERTED = ("practitioner_id", "patient_id", "start_time", "end_time", "event_type_id", "status")
 
 
-def _insert_if_available() -> ReturningInsert[Booking]:
+def _values_if_available() -> Select[Any]:
+    """``SELECT <the parameters> WHERE <available>``: what the two inserts below write."""
     columns = Booking.__table__.columns
     values = {name: bindparam(name, type_=columns[name].type) for name in _INSERTED}
-    source = select(*(value.label(name) for name, value in values.items())).where(
+    return select(*(value.label(name) for name, value in values.items())).where(
         _allows(values["practitioner_id"], values["start_time"], values["end_time"])
     )
-    # dml_strategy="orm": the parameters fill this one statement (not an ORM bulk insert).
-    return (
-        insert(Booking)
-        .from_select(list(_INSERTED), source)
-        .returning(Booking)
-        .execution_options(dml_strategy="orm")
-    )
 
 
-INSERT_IF_AVAILABLE = _insert_if_available()
+# dml_strategy="orm": the parameters fill this one statement (not an ORM bulk insert).
+INSERT_IF_AVAILABLE: ReturningInsert[Booking] = (
+    insert(Booking)
+    .from_select(list(_INSERTED), _values_if_available())
+    .returning(Booking)
+    .execution_options(dml_strategy="orm")
+)
 """``INSERT INTO bookings ... SELECT <values> WHERE <available> RETURNING *``: one statement that
 writes the booking only when its time is available (no row: refused). Built once; executed with
 the booking's ``practitioner_id``, ``patient_id``, ``start_time``, ``end_time``,
 ``event_type_id`` and ``status`` as parameters."""
+
+INSERT_ROW_IF_AVAILABLE: ReturningInsert[Any] = (
+    insert(Booking)
+    .from_select(list(_INSERTED), _values_if_available())
+    .returning(*Booking.__table__.columns)
+)
+"""The same statement in Core: it returns the row's columns, not a ``Booking`` (for a connection
+without an ORM session, :mod:`africare_data.services.booking_records`)."""
 
 
 async def practitioner_if_outside(
