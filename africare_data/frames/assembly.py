@@ -184,15 +184,22 @@ class Assembler:
         stays near the frame plus the permutation and one column.
         """
         order: np.ndarray[Any, Any] | None = None
+        spare: dict[np.dtype[Any], np.ndarray[Any, Any]] = {}
         if sort_by:
             names = [column.name for column in self._columns]
-            order = _sort_order([self._view(names.index(name)) for name in sort_by])
-        spare: dict[np.dtype[Any], np.ndarray[Any, Any]] = {}
+            positions = _sort_order([self._view(names.index(name)) for name in sort_by])
+            # int32 positions when they fit: half the memory while the columns are reordered,
+            # and the sort's own int64 array receives the first reordered int64 column.
+            order = positions.astype(np.int32) if self._rows < 2**31 else positions
+            if order is not positions:
+                spare[positions.dtype] = positions
+            del positions
         data: dict[str, Any] = {}
         texts = [isinstance(values, list) for values in self._values]
         for index, column in enumerate(self._columns):
             if texts[index]:
                 data[column.name] = self._finish(index, column, tz, order, spare)
+        pa.default_memory_pool().release_unused()  # where the text was assembled
         for index, column in enumerate(self._columns):
             if not texts[index]:
                 data[column.name] = self._finish(index, column, tz, order, spare)
@@ -264,11 +271,8 @@ def _reordered(
 
 
 def _sort_order(keys: Sequence[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
-    """The permutation sorting the rows by ``keys`` (integer arrays, the first one first).
-
-    ``np.lexsort`` allocates nothing but its result, and its stable sorts run fast on keys that
-    come in long sorted runs (as a table's blocks do); the positions are kept as int32 when
-    they fit, so the reordering that follows holds half as much.
-    """
-    order = np.lexsort(list(reversed(keys)))
-    return order.astype(np.int32) if len(order) < 2**31 else order
+    """The permutation (int64) sorting the rows by ``keys`` (integer arrays, the first one
+    first): ``np.lexsort``, which allocates nothing but its result, and whose stable sorts run
+    fast on keys that come in long sorted runs (as a table's blocks do)."""
+    order: np.ndarray[Any, Any] = np.lexsort(list(reversed(keys)))
+    return order
