@@ -10,6 +10,7 @@ which stay the driver's Python objects in an ``object`` column.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 _NAT: Final = np.iinfo(np.int64).min  # numpy's NaT as int64
 _UTC: Final = pd.DatetimeTZDtype("us", "UTC")
 _NAIVE: Final = np.dtype("datetime64[us]")
+_C_MOMENTS_MIN: Final = 128
+"""From this many datetimes on, pandas' conversion in C beats the loop (break-even near 120)."""
 
 
 def small_frame(
@@ -111,12 +114,13 @@ def _moments(values: list[Any], *, aware: bool) -> np.ndarray[Any, Any]:
 
     pandas converts a column of UTC datetimes (what asyncpg returns) in C, several times faster
     than subtracting the epoch from each value in Python, which stays for the other cases
-    (other time zones, nothing but nulls).
+    (other time zones, nothing but nulls) and for short columns, where the conversion's fixed
+    cost (tens of microseconds) is more than the loop's.
     """
-    try:
-        converted = pd.DatetimeIndex(values)
-    except (ValueError, TypeError):
-        converted = None
+    converted = None
+    if len(values) >= _C_MOMENTS_MIN:
+        with contextlib.suppress(ValueError, TypeError):
+            converted = pd.DatetimeIndex(values)
     if converted is not None and converted.dtype == (_UTC if aware else _NAIVE):
         moments: np.ndarray[Any, Any] = converted.asi8.view("datetime64[us]")
         return moments
