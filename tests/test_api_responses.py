@@ -66,9 +66,9 @@ async def test_an_agenda_is_the_bytes_fastapi_sends_for_its_bookings(
     assert (empty.content, empty.headers["content-type"]) == (b"[]", "application/json")
 
 
-def test_routes_without_a_session_refuse_one_bound_to_a_connection() -> None:
+async def test_routes_without_a_session_refuse_one_bound_to_a_connection() -> None:
     class Bound:
         bind = object()
 
     with pytest.raises(TypeError, match="bound to an engine"):
-        _session_engine(Bound())  # type: ignore[arg-type]
+        await _session_engine(Bound())  # type: ignore[arg-type]

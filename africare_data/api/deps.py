@@ -20,8 +20,11 @@ __all__ = ["EngineDep", "SessionDep"]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def _session_engine(db: SessionDep) -> AsyncEngine:
-    """The engine of the request's session; a session bound to one connection has none."""
+async def _session_engine(db: SessionDep) -> AsyncEngine:
+    """The engine of the request's session; a session bound to one connection has none.
+
+    ``async``, though it awaits nothing: FastAPI runs a plain function in a worker thread.
+    """
     if not isinstance(db.bind, AsyncEngine):
         raise TypeError(
             "the API's sessions must be bound to an engine (make_session_maker(engine)), "

@@ -75,10 +75,15 @@ WITH periods AS (
                            date_trunc(:unit, (:end - interval '1 microsecond') AT TIME ZONE :tz),
                            CAST(:step AS interval)) AS p(local_start)
 ), bounds AS (
-    SELECT array_agg(u.cut ORDER BY u.cut) AS cuts
+    -- The cuts, in seconds since the epoch, and the period each piece (from a cut to the next)
+    -- falls in, computed once for all spans.
+    SELECT array_agg(u.cut ORDER BY u.cut) AS cuts,
+           array_agg(date_part('epoch', u.cut) ORDER BY u.cut) AS edges,
+           array_agg(width_bucket(u.cut, p.starts) ORDER BY u.cut) AS buckets
       FROM (SELECT unnest(p.starts) FROM periods AS p
             UNION SELECT :start
             UNION SELECT :end) AS u(cut)
+     CROSS JOIN periods AS p
      WHERE u.cut >= :start AND u.cut <= :end
 ), schedules AS MATERIALIZED (
     -- A schedule is named by its first member (members belong to one schedule each).
@@ -110,28 +115,38 @@ WITH periods AS (
       FROM placed AS x
      GROUP BY 1, 2, 3, 4
 ), pieces AS (
-    SELECT g.owner, g.kind, width_bucket(d.cuts[k.piece], p.starts) AS bucket,
-           CASE WHEN g.first_piece = g.last_piece THEN g.seconds
-                ELSE CASE WHEN k.piece = g.last_piece THEN g.starts + g.seconds
-                          ELSE g.n * date_part('epoch', d.cuts[k.piece + 1]) END
-                     - CASE WHEN k.piece = g.first_piece THEN g.starts
-                            ELSE g.n * date_part('epoch', d.cuts[k.piece]) END
-           END / 3600 AS hours
+    -- Most groups lie in one piece: their summed length, no series.
+    SELECT g.owner, g.kind, d.buckets[g.first_piece] AS bucket, g.seconds / 3600 AS hours
+      FROM grouped AS g CROSS JOIN bounds AS d
+     WHERE g.first_piece = g.last_piece AND g.first_piece BETWEEN 1 AND cardinality(d.cuts) - 1
+    UNION ALL
+    SELECT g.owner, g.kind, d.buckets[k.piece],
+           (CASE WHEN k.piece = g.last_piece THEN g.starts + g.seconds
+                 ELSE g.n * d.edges[k.piece + 1] END
+            - CASE WHEN k.piece = g.first_piece THEN g.starts
+                   ELSE g.n * d.edges[k.piece] END) / 3600
       FROM grouped AS g
      CROSS JOIN bounds AS d
-     CROSS JOIN periods AS p
      CROSS JOIN LATERAL generate_series(greatest(g.first_piece, 1),
                                         least(g.last_piece, cardinality(d.cuts) - 1)) AS k(piece)
+     WHERE g.first_piece <> g.last_piece
+), shared AS (
+    -- A schedule's hours per period, summed once and given to each member.
+    SELECT m.practitioner_id, s.bucket, s.hours
+      FROM (SELECT x.owner, x.bucket, sum(x.hours) AS hours FROM pieces AS x
+             WHERE x.kind = 4 GROUP BY 1, 2) AS s
+      JOIN members AS m ON m.schedule = s.owner
 ), totals AS (
-    SELECT coalesce(m.practitioner_id, x.owner) AS practitioner_id, x.bucket,
+    SELECT x.owner AS practitioner_id, x.bucket,
            round((coalesce(sum(x.hours) FILTER (WHERE x.kind IN (0, 4)), 0)
                   - coalesce(sum(x.hours) FILTER (WHERE x.kind = 3), 0)) * 3600e6) / 3600e6
                AS available_hours,
            coalesce(sum(x.hours) FILTER (WHERE x.kind = 1), 0) AS booked_hours,
            coalesce(sum(x.hours) FILTER (WHERE x.kind = 2), 0) AS cancelled_hours,
            bool_or(x.kind IN (1, 2)) AS booked
-      FROM pieces AS x
-      LEFT JOIN members AS m ON x.kind = 4 AND m.schedule = x.owner
+      FROM (SELECT y.owner, y.kind, y.bucket, y.hours FROM pieces AS y WHERE y.kind <> 4
+            UNION ALL
+            SELECT s.practitioner_id, 4, s.bucket, s.hours FROM shared AS s) AS x
      GROUP BY 1, 2
 ), listed AS (
     SELECT t.practitioner_id

@@ -10,6 +10,7 @@ which stay the driver's Python objects in an ``object`` column.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 _NAT: Final = np.iinfo(np.int64).min  # numpy's NaT as int64
 _UTC: Final = pd.DatetimeTZDtype("us", "UTC")
 _NAIVE: Final = np.dtype("datetime64[us]")
+_C_MOMENTS_MIN: Final = 128
+"""From this many datetimes on, pandas' conversion in C beats the loop (break-even near 120)."""
 
 
 def small_frame(
@@ -80,7 +83,7 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
             return pd.array(values, dtype="boolean")
         return np.fromiter(values, np.bool_, size)
     if kind == "naive":
-        return _moments(values, _NAIVE).to_numpy()
+        return np.asarray(_moments(values, _NAIVE))
     if kind == "datetime":
         aware = _moments(values, _UTC)
         return aware if tz == "UTC" else aware.tz_convert(tz)
@@ -110,15 +113,16 @@ def _moments(values: list[Any], dtype: np.dtype[Any] | pd.DatetimeTZDtype) -> An
 
     pandas converts a column of UTC datetimes (what asyncpg returns) in C, several times faster
     than subtracting the epoch from each value in Python, which stays for the other cases
-    (other time zones, nothing but nulls).
+    (other time zones, nothing but nulls) and for short columns, where the conversion's fixed
+    cost (tens of microseconds) is more than the loop's.
     """
-    try:
-        converted = pd.DatetimeIndex(values)
-    except (ValueError, TypeError):
-        converted = None
+    converted = None
+    if len(values) >= _C_MOMENTS_MIN:
+        with contextlib.suppress(ValueError, TypeError):
+            converted = pd.DatetimeIndex(values)
     if converted is not None and converted.dtype == dtype:
         return converted.array
     epoch = _NAIVE_EPOCH if dtype == _NAIVE else _AWARE_EPOCH
     micros = (_NAT if value is None else (value - epoch) // _MICROSECOND for value in values)
     moments = np.fromiter(micros, np.int64, len(values)).view("datetime64[us]")
-    return pd.array(moments, dtype=dtype)
+    return moments if dtype == _NAIVE else pd.array(moments, dtype=dtype)
