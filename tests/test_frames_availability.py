@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
@@ -133,6 +134,43 @@ async def test_utilisation_corrects_a_shared_schedule_per_practitioner(
     worked = worked.assign(week=(worked["period_start"] - MONDAY).dt.days // 7)
     by_week = worked.set_index(["practitioner_id", "week"])["available_hours"]
     assert by_week.to_dict() == expected.to_dict()
+
+
+async def test_utilisation_agrees_with_the_intervals_across_clock_changes(
+    session: AsyncSession,
+) -> None:
+    """Cairo hours read in UTC days around Egypt's clock change of 24 April 2026: 01:00-03:00
+    local crosses UTC midnight, time off and extra hours cut and extend the shared schedule.
+    Every day's hours are the intervals of ``availability_frame`` clipped to that day."""
+    cairo = [(weekday, time(1), time(3)) for weekday in range(1, 8)]
+    cairo += [(weekday, time(9), time(17)) for weekday in range(1, 6)]
+    for practitioner in (1, 2, 3):
+        await set_weekly_availability(
+            session, practitioner, cairo, time_zone="Africa/Cairo", valid_from=date(2026, 4, 1)
+        )
+    await set_weekly_availability(  # a schedule of its own
+        session, 4, [(5, time(20), time(23))], time_zone="Africa/Lagos", valid_from=date(2026, 4, 1)
+    )
+    friday = datetime(2026, 4, 24, tzinfo=UTC)
+    await add_time_off(session, 2, friday - 30 * HOUR, friday + 10 * HOUR)
+    await add_extra_availability(session, 3, friday + 2 * HOUR, friday + 30 * HOUR)
+    await add_time_off(session, 4, friday + 21 * HOUR, friday + 21.5 * HOUR)
+    window = (friday - timedelta(days=3, hours=5), friday + timedelta(days=4, hours=7))
+
+    frame = await utilisation_frame(session, *window, "D")
+    intervals = await availability_frame(session, *window)
+    days = frame["period_start"].drop_duplicates().tolist()
+    edges = [max(day, window[0]) for day in days] + [window[1]]
+    expected: dict[tuple[int, datetime], float] = {}
+    for row in intervals.itertuples(index=False):
+        for day, (first, last) in zip(days, itertools.pairwise(edges), strict=True):
+            seconds = (min(row.end, last) - max(row.start, first)).total_seconds()
+            if seconds > 0:
+                key = (row.practitioner_id, day)
+                expected[key] = expected.get(key, 0.0) + seconds / 3600
+    got = frame.set_index(["practitioner_id", "period_start"])["available_hours"]
+    assert sorted(frame["practitioner_id"].unique()) == [1, 2, 3, 4]
+    assert got[got != 0].to_dict() == pytest.approx(expected)
 
 
 async def test_capacity_by_weekday_hour(clinic: AsyncSession) -> None:
