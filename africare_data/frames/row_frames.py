@@ -82,11 +82,10 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
         if column.nullable or has_nulls:
             return pd.array(values, dtype="boolean")
         return np.fromiter(values, np.bool_, size)
-    if kind in ("datetime", "naive"):
-        moments = _moments(values, aware=kind == "datetime")
-        if kind == "naive":
-            return moments
-        aware = pd.array(moments, dtype=_UTC)
+    if kind == "naive":
+        return np.asarray(_moments(values, _NAIVE))
+    if kind == "datetime":
+        aware = _moments(values, _UTC)
         return aware if tz == "UTC" else aware.tz_convert(tz)
     if kind == "enum":
         codes = _codes(column.categories)
@@ -109,8 +108,8 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
     return to_pandas(arrays, [column], tz)[column.name].array
 
 
-def _moments(values: list[Any], *, aware: bool) -> np.ndarray[Any, Any]:
-    """Datetimes (``None`` for a null) as ``datetime64[us]``, aware ones in UTC.
+def _moments(values: list[Any], dtype: np.dtype[Any] | pd.DatetimeTZDtype) -> Any:
+    """Datetimes (``None`` for a null) as a pandas array of ``dtype``, aware ones in UTC.
 
     pandas converts a column of UTC datetimes (what asyncpg returns) in C, several times faster
     than subtracting the epoch from each value in Python, which stays for the other cases
@@ -121,9 +120,9 @@ def _moments(values: list[Any], *, aware: bool) -> np.ndarray[Any, Any]:
     if len(values) >= _C_MOMENTS_MIN:
         with contextlib.suppress(ValueError, TypeError):
             converted = pd.DatetimeIndex(values)
-    if converted is not None and converted.dtype == (_UTC if aware else _NAIVE):
-        moments: np.ndarray[Any, Any] = converted.asi8.view("datetime64[us]")
-        return moments
-    epoch = _AWARE_EPOCH if aware else _NAIVE_EPOCH
+    if converted is not None and converted.dtype == dtype:
+        return converted.array
+    epoch = _NAIVE_EPOCH if dtype == _NAIVE else _AWARE_EPOCH
     micros = (_NAT if value is None else (value - epoch) // _MICROSECOND for value in values)
-    return np.fromiter(micros, np.int64, len(values)).view("datetime64[us]")
+    moments = np.fromiter(micros, np.int64, len(values)).view("datetime64[us]")
+    return moments if dtype == _NAIVE else pd.array(moments, dtype=dtype)
