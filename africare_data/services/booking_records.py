@@ -16,12 +16,13 @@ replaced and the statement runs once more: nothing was committed on the dead one
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Executable, RowMapping, select
+from sqlalchemy import ColumnElement, Executable, Integer, RowMapping, Select, bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -77,15 +78,25 @@ async def get_practitioner_booking_records(
     found_id = lookup_id("practitioner_id", practitioner_id)
     if found_id is None:
         return []
-    conditions: list[ColumnElement[bool]] = [_BOOKINGS.practitioner_id == found_id]
-    if start is not None:
-        conditions.append(_BOOKINGS.end_time > start)
-    if end is not None:
-        conditions.append(_BOOKINGS.start_time < end)
-    if status is not None:
-        conditions.append(_BOOKINGS.status == BookingStatus(status))
-    query = select(*_BOOKINGS).where(*conditions).order_by(_BOOKINGS.start_time, _BOOKINGS.id)
-    return _RECORDS.validate_python(await _run(engine, query, {}, commit=False))
+    query = _agenda_query(start is not None, end is not None, status is not None)
+    parameters = {"practitioner_id": found_id, "start": start, "end": end, "status": status}
+    return _RECORDS.validate_python(await _run(engine, query, parameters, commit=False))
+
+
+@functools.cache
+def _agenda_query(start: bool, end: bool, status: bool) -> Select[Any]:
+    """The agenda's ``SELECT`` with the filters asked for, built once for each combination: a
+    statement built per request has its compiled-cache key computed per request too."""
+    conditions: list[ColumnElement[bool]] = [
+        _BOOKINGS.practitioner_id == bindparam("practitioner_id", type_=Integer())
+    ]
+    if start:
+        conditions.append(_BOOKINGS.end_time > bindparam("start", type_=_BOOKINGS.end_time.type))
+    if end:
+        conditions.append(_BOOKINGS.start_time < bindparam("end", type_=_BOOKINGS.start_time.type))
+    if status:
+        conditions.append(_BOOKINGS.status == bindparam("status", type_=_BOOKINGS.status.type))
+    return select(*_BOOKINGS).where(*conditions).order_by(_BOOKINGS.start_time, _BOOKINGS.id)
 
 
 async def _run(
