@@ -178,10 +178,11 @@ class Assembler:
 
         ``sort_by`` names columns of non-null integers or timestamps: the rows are then sorted
         by them (ascending, the first one first; rows equal in all of them in no particular
-        order), which costs a fraction of a server-side ``ORDER BY``. Text columns are
-        reordered first (with the system allocator, which can reuse what the sort freed), then
-        each numeric column into the array the previous one of its dtype left, so the peak
-        stays near the frame plus the permutation and one column.
+        order), which costs a fraction of a server-side ``ORDER BY``. Each numeric column is
+        reordered into the array the previous one of its dtype left (the first into the sort's
+        own array), and those are released before the text columns are reordered (with the
+        system allocator, which can reuse them), so the peak stays near the frame plus the
+        permutation and one column.
         """
         order: np.ndarray[Any, Any] | None = None
         spare: dict[np.dtype[Any], np.ndarray[Any, Any]] = {}
@@ -197,13 +198,13 @@ class Assembler:
         data: dict[str, Any] = {}
         texts = [isinstance(values, list) for values in self._values]
         for index, column in enumerate(self._columns):
-            if texts[index]:
-                data[column.name] = self._finish(index, column, tz, order, spare)
-        pa.default_memory_pool().release_unused()  # where the text was assembled
-        for index, column in enumerate(self._columns):
             if not texts[index]:
                 data[column.name] = self._finish(index, column, tz, order, spare)
         spare.clear()
+        for index, column in enumerate(self._columns):
+            if texts[index]:
+                data[column.name] = self._finish(index, column, tz, order, spare)
+        pa.default_memory_pool().release_unused()  # where the text was assembled
         return {column.name: data[column.name] for column in self._columns}
 
     def _view(self, index: int) -> np.ndarray[Any, Any]:
