@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from africare_data import frames, migrations
 from africare_data.database import make_engine, make_session_maker, scratch_database
-from africare_data.errors import DatabaseUnavailableError
+from africare_data.errors import DatabaseUnavailableError, QueryError
 from africare_data.frames import transport
 from africare_data.ipython import SqlMagics, register, sql_runner
 from africare_data.ipython.sql_copy import CopyReader
@@ -251,6 +251,25 @@ def test_a_large_read_runs_again_after_its_kept_connections_were_lost(
         for pid in pids:
             other.execute("SELECT pg_terminate_backend(%s)", (pid,))
     pd.testing.assert_frame_equal(run(shell, "%sql SELECT * FROM bookings"), first)
+
+
+def test_a_statement_refused_while_its_rows_stream_shows_postgresql_message_once(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(shell, "%sql SELECT * FROM bookings")  # connections kept: a refusal is still not retried
+    reads: list[Sequence[str]] = []
+    real_read = CopyReader._frame
+
+    def counted(self: CopyReader, snapshot: str, sqls: Sequence[str], *args: Any) -> Any:
+        reads.append(sqls)
+        return real_read(self, snapshot, sqls, *args)
+
+    monkeypatch.setattr(CopyReader, "_frame", counted)
+    result = shell.run_cell("%sql SELECT 1 / (id - 20000) AS x FROM bookings", store_history=False)
+    assert isinstance(result.error_in_exec, QueryError)
+    assert str(result.error_in_exec) == "division by zero"
+    assert len(reads) == 1
+    assert len(run(shell, "%sql SELECT * FROM bookings")) == BOOKINGS
 
 
 def test_a_large_result_with_a_type_copy_cannot_read_uses_the_driver(

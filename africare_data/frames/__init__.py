@@ -11,6 +11,7 @@ schema. The modules, one job each:
   sorted;
 * :mod:`.transport`: how rows travel (the session's asyncpg connection, or ADBC ``COPY``
   streams sharing the session's snapshot), and which values may be written into SQL;
+* :mod:`.statements`: the SQL handed to asyncpg, compiled once per statement shape;
 * :mod:`.reading`: :func:`read_frame`, which picks the path, and the sorted parallel read;
 * :mod:`.tables`: one frame per table;
 * :mod:`.analytics`: booking counts per day, per practitioner, per weekday and hour;

@@ -21,9 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+import adbc_driver_manager
 import pandas as pd
 import pyarrow as pa
 
+from africare_data.errors import AfricareDataError, DatabaseUnavailableError, QueryError
 from africare_data.frames import transport
 from africare_data.frames.assembly import Assembler
 from africare_data.frames.dtypes import Column
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CopyReader", "ScanSplit", "scan_split", "streams_for"]
 
+# How a read fails: the driver's errors, and OSError from the stream of rows (Arrow's I/O error).
+_READ_ERRORS: Final = (adbc_driver_manager.Error, OSError)
+_SERVER_ERROR: Final = "ERROR:"
 _CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 _NAME: Final = r"[a-z_][a-z0-9_$]*"
 # SELECT <expressions> FROM [schema.]table [[AS] alias], and nothing after it.
@@ -129,9 +134,9 @@ class CopyReader:
         """The frame of the rows of ``sqls`` (parts of one result, in order), one stream each,
         inside ``snapshot`` on the database of ``uri``.
 
-        A read on connections kept from earlier reads that fails runs once more on new ones (a
-        kept connection may have been closed by the server since); connections that failed are
-        closed.
+        A read that lost a connection kept from an earlier read runs once more on new ones (the
+        server may have closed it since); connections that failed are closed. Raises
+        :class:`QueryError` with PostgreSQL's message when it refuses the statement.
         """
         if uri != self._uri:
             self.close()
@@ -139,10 +144,13 @@ class CopyReader:
         kept = len(self._idle)
         try:
             return self._frame(snapshot, sqls, columns, planned)
-        except Exception:
-            if not kept:
-                raise
-        return self._frame(snapshot, sqls, columns, planned)
+        except _READ_ERRORS as error:
+            if not (kept and _lost(error)):
+                raise _toolkit_error(error) from error
+        try:
+            return self._frame(snapshot, sqls, columns, planned)
+        except _READ_ERRORS as error:
+            raise _toolkit_error(error) from error
 
     def _frame(
         self, snapshot: str, sqls: Sequence[str], columns: Sequence[Column], planned: int
@@ -178,3 +186,33 @@ class CopyReader:
         del parts[1:]
         pa.default_memory_pool().release_unused()
         return parts[0].frame("UTC")
+
+
+def _lost(error: Exception) -> bool:
+    """Whether ``error`` is a lost connection rather than PostgreSQL refusing the statement:
+    no SQLSTATE (the server never answered), or, from the stream of rows, no ``ERROR:``."""
+    if isinstance(error, adbc_driver_manager.Error):
+        return error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))
+    return _SERVER_ERROR not in str(error)
+
+
+def _toolkit_error(error: Exception) -> AfricareDataError:
+    """The toolkit's error for a failed read: PostgreSQL's message (and hint), not the driver's."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
+    if _lost(error):
+        return DatabaseUnavailableError(
+            f"the connection to the database was lost while the rows were read ({first_line}): "
+            "check the server (africare-data db status)"
+        )
+    if not isinstance(error, adbc_driver_manager.Error):  # refused while the rows streamed
+        return QueryError(first_line.split(_SERVER_ERROR, 1)[1].strip())
+    fields = {_text(key): _text(value) for key, value in error.details}
+    lines = [fields.get("PG_DIAG_MESSAGE_PRIMARY") or first_line]
+    if "PG_DIAG_MESSAGE_HINT" in fields:
+        lines.append(f"HINT: {fields['PG_DIAG_MESSAGE_HINT']}")
+    return QueryError("\n".join(lines))
+
+
+def _text(value: str | bytes) -> str:
+    """A diagnostic field's name or value (bytes from the driver, though typed as text)."""
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
