@@ -85,7 +85,7 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
     if kind == "naive":
         return np.asarray(_moments(values, _NAIVE))
     if kind == "datetime":
-        aware = _moments(values, _UTC)
+        aware = _micros(values) if _are_micros(values) else _moments(values, _UTC)
         return aware if tz == "UTC" else aware.tz_convert(tz)
     if kind == "enum":
         codes = _codes(column.categories)
@@ -106,6 +106,18 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
             objects[index] = value
         return objects
     return to_pandas(arrays, [column], tz)[column.name].array
+
+
+def _are_micros(values: list[Any]) -> bool:
+    """Whether aware timestamps arrived as integer microseconds (``transport.session_rows``)."""
+    return isinstance(next((value for value in values if value is not None), None), int)
+
+
+def _micros(values: list[Any]) -> Any:
+    """Integer microseconds since 1970 (``None`` for a null) as an array of UTC timestamps."""
+    micros = (_NAT if value is None else value for value in values)
+    moments = np.fromiter(micros, np.int64, len(values)).view("datetime64[us]")
+    return pd.array(moments, dtype=_UTC)
 
 
 def _moments(values: list[Any], dtype: np.dtype[Any] | pd.DatetimeTZDtype) -> Any:
