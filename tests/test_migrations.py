@@ -91,6 +91,15 @@ async def test_upgrade_downgrade_upgrade(empty_database: tuple[URL, AsyncEngine]
         "practitioner_exceptions",
     ]
 
+    await migrations.downgrade(engine, "0007")  # the agenda index back to practitioner_id alone
+    async with engine.connect() as connection:
+        indexes = set(
+            await connection.scalars(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'bookings'")
+            )
+        )
+    assert "ix_bookings_practitioner_id" in indexes
+    assert "ix_bookings_practitioner_start" not in indexes
     await migrations.downgrade(engine, "0006")
     assert "practitioner_exceptions" not in (await schema_objects(engine))["functions"]
     await migrations.downgrade(engine, "0005")  # one resolution per practitioner again
