@@ -115,8 +115,9 @@ def _are_micros(values: list[Any]) -> bool:
 
 def _micros(values: list[Any]) -> Any:
     """Integer microseconds since 1970 (``None`` for a null) as an array of UTC timestamps."""
-    micros = (_NAT if value is None else value for value in values)
-    moments = np.fromiter(micros, np.int64, len(values)).view("datetime64[us]")
+    if None in values:
+        values = [_NAT if value is None else value for value in values]
+    moments = np.fromiter(values, np.int64, len(values)).view("datetime64[us]")
     return pd.array(moments, dtype=_UTC)
 
 
