@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Executable, Integer, RowMapping, Select, bindparam, select
+from sqlalchemy import ColumnElement, Executable, Integer, RowMapping, bindparam, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,7 +37,7 @@ from africare_data.services import slots
 from africare_data.services._transaction import retrying
 from africare_data.services._validation import OPTIONAL_TIMESTAMP, checked, lookup_id
 
-__all__ = ["create_booking_record", "get_practitioner_booking_records"]
+__all__ = ["agenda_filter", "create_booking_record", "get_practitioner_booking_records"]
 
 _BOOKINGS = Booking.__table__.columns
 _RECORDS = TypeAdapter(list[BookingResponse])
@@ -73,19 +73,32 @@ async def get_practitioner_booking_records(
 ) -> list[BookingResponse]:
     """The practitioner's bookings ordered by start time (then id), as
     ``BookingService.get_bookings_by_practitioner`` selects them."""
+    agenda = agenda_filter(practitioner_id, start, end, status)
+    if agenda is None:
+        return []
+    conditions, parameters = agenda
+    query = select(*_BOOKINGS).where(*conditions).order_by(_BOOKINGS.start_time, _BOOKINGS.id)
+    return _RECORDS.validate_python(await _run(engine, query, parameters, commit=False))
+
+
+def agenda_filter(
+    practitioner_id: object, start: object, end: object, status: BookingStatus | None
+) -> tuple[tuple[ColumnElement[bool], ...], dict[str, Any]] | None:
+    """The ``WHERE`` conditions and parameters of a practitioner's agenda: the bookings
+    overlapping ``[start, end)``, of one ``status``; checked before any I/O. ``None`` when the id
+    can name no booking (nothing to read)."""
     start = checked(OPTIONAL_TIMESTAMP, "start", start, InvalidBookingError)
     end = checked(OPTIONAL_TIMESTAMP, "end", end, InvalidBookingError)
     found_id = lookup_id("practitioner_id", practitioner_id)
     if found_id is None:
-        return []
-    query = _agenda_query(start is not None, end is not None, status is not None)
-    parameters = {"practitioner_id": found_id, "start": start, "end": end, "status": status}
-    return _RECORDS.validate_python(await _run(engine, query, parameters, commit=False))
+        return None
+    conditions = _agenda_conditions(start is not None, end is not None, status is not None)
+    return conditions, {"practitioner_id": found_id, "start": start, "end": end, "status": status}
 
 
 @functools.cache
-def _agenda_query(start: bool, end: bool, status: bool) -> Select[Any]:
-    """The agenda's ``SELECT`` with the filters asked for, built once for each combination: a
+def _agenda_conditions(start: bool, end: bool, status: bool) -> tuple[ColumnElement[bool], ...]:
+    """The agenda's conditions with the filters asked for, built once for each combination: a
     statement built per request has its compiled-cache key computed per request too."""
     conditions: list[ColumnElement[bool]] = [
         _BOOKINGS.practitioner_id == bindparam("practitioner_id", type_=Integer())
@@ -96,7 +109,7 @@ def _agenda_query(start: bool, end: bool, status: bool) -> Select[Any]:
         conditions.append(_BOOKINGS.start_time < bindparam("end", type_=_BOOKINGS.start_time.type))
     if status:
         conditions.append(_BOOKINGS.status == bindparam("status", type_=_BOOKINGS.status.type))
-    return select(*_BOOKINGS).where(*conditions).order_by(_BOOKINGS.start_time, _BOOKINGS.id)
+    return tuple(conditions)
 
 
 async def _run(

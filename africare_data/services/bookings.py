@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pydantic
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from africare_data.errors import (
@@ -47,12 +47,12 @@ from africare_data.services._transaction import (
 )
 from africare_data.services._validation import (
     ID,
-    OPTIONAL_TIMESTAMP,
     TIMESTAMP,
     checked,
     lookup_id,
     positive,
 )
+from africare_data.services.booking_records import agenda_filter
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -170,22 +170,15 @@ class BookingService:
         ``start`` / ``end`` keep the bookings overlapping ``[start, end)``; ``status`` keeps one
         status.
         """
-        start = checked(OPTIONAL_TIMESTAMP, "start", start, InvalidBookingError)
-        end = checked(OPTIONAL_TIMESTAMP, "end", end, InvalidBookingError)
         wanted_status = None if status is None else _status(status)
-        found_id = lookup_id("practitioner_id", practitioner_id)
-        if found_id is None:
+        agenda = agenda_filter(practitioner_id, start, end, wanted_status)
+        if agenda is None:
             return []
-        conditions: list[ColumnElement[bool]] = [Booking.practitioner_id == found_id]
-        if start is not None:
-            conditions.append(Booking.end_time > start)
-        if end is not None:
-            conditions.append(Booking.start_time < end)
-        if wanted_status is not None:
-            conditions.append(Booking.status == wanted_status)
+        conditions, parameters = agenda
         async with reading(db):
             result = await db.execute(
-                select(Booking).where(*conditions).order_by(Booking.start_time, Booking.id)
+                select(Booking).where(*conditions).order_by(Booking.start_time, Booking.id),
+                parameters,
             )
             return result.scalars().all()
 
