@@ -6,9 +6,11 @@ whole-table query to take the ``COPY`` path.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
+import adbc_driver_manager
 import pandas as pd
 import psycopg
 import pyarrow as pa
@@ -22,8 +24,8 @@ from africare_data import frames, migrations
 from africare_data.database import make_engine, make_session_maker, scratch_database
 from africare_data.errors import DatabaseUnavailableError, QueryError
 from africare_data.frames import transport
-from africare_data.ipython import SqlMagics, register, sql_runner
-from africare_data.ipython.sql_copy import CopyReader
+from africare_data.frames.assembly import Assembler
+from africare_data.ipython import SqlMagics, register, sql_copy, sql_runner
 from africare_data.ipython.sql_params import UnboundParameterError, bind_parameters
 from africare_data.synthetic import generate_demo, load_demo
 
@@ -154,13 +156,13 @@ def test_a_parameter_is_a_value_never_sql(shell: InteractiveShell) -> None:
 def _copied(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The statements of each read the ``COPY`` path makes from now on (one list per read)."""
     reads: list[list[str]] = []
-    real_frame = CopyReader.frame
+    real_read = sql_copy.read_parts
 
-    def counted(self: CopyReader, uri: str, snapshot: str, sqls: Sequence[str], *args: Any) -> Any:
+    def counted(uri: str, snapshot: str, sqls: Sequence[str], *args: Any) -> Any:
         reads.append(list(sqls))
-        return real_frame(self, uri, snapshot, sqls, *args)
+        return real_read(uri, snapshot, sqls, *args)
 
-    monkeypatch.setattr(CopyReader, "frame", counted)
+    monkeypatch.setattr(sql_copy, "read_parts", counted)
     return reads
 
 
@@ -217,54 +219,64 @@ def test_other_statements_are_one_stream(
     assert len(frame) == BOOKINGS
 
 
-def test_copy_connections_stay_open_between_cells(
+def test_each_large_read_opens_its_streams_connections_and_closes_them(
     shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened: list[str] = []
+    opened: list[Any] = []
     real_connect = transport.adbc_connect
 
     def counted(uri: str) -> Any:
-        opened.append(uri)
-        return real_connect(uri)
+        opened.append(real_connect(uri))
+        return opened[-1]
 
     monkeypatch.setattr(transport, "adbc_connect", counted)
     monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 2)
     first = run(shell, "%sql SELECT * FROM bookings")
     second = run(shell, "%sql SELECT * FROM bookings")
-    assert len(opened) == 2  # the two streams of the first cell, kept for the second
+    assert len(opened) == 4  # two streams per cell, none kept for the next one
+    for connection in opened:  # closed: the driver refuses a statement on it
+        with pytest.raises(adbc_driver_manager.ProgrammingError):
+            connection.cursor()
     pd.testing.assert_frame_equal(first, second)
 
 
-def test_a_large_read_runs_again_after_its_kept_connections_were_lost(
+def test_a_connection_lost_while_the_rows_stream_is_a_clear_error_and_the_next_read_works(
     shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     magics = shell.magics_manager.registry["SqlMagics"]
+    run(shell, "%sql SELECT 1 AS one")  # the magics' own connection, which stays up
+    real_add = Assembler.add
+    ended: list[bool] = []
+    once = threading.Lock()
+
+    def add_then_end_the_streams(self: Assembler, batch: pa.RecordBatch) -> None:
+        with once:  # the streams add at once: one of them ends them all
+            if not ended:  # every stream's backend, once its COPY has started
+                with psycopg.connect(magics.runner._conninfo, autocommit=True) as other:
+                    ended.extend(
+                        row[0]
+                        for row in other.execute(
+                            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND state = 'active' "
+                            "AND backend_type = 'client backend' AND query LIKE 'COPY%%'"
+                        )
+                    )
+        real_add(self, batch)
+
+    monkeypatch.setattr(Assembler, "add", add_then_end_the_streams)
     monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 2)
-    first = run(shell, "%sql SELECT * FROM bookings")
-    pids = []
-    for kept in magics.runner._copies._idle:
-        with kept.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            pids.append(cursor.fetchone()[0])
-    assert len(pids) == 2
-    with psycopg.connect(magics.runner._conninfo, autocommit=True) as other:
-        for pid in pids:
-            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    pd.testing.assert_frame_equal(run(shell, "%sql SELECT * FROM bookings"), first)
+    result = shell.run_cell("%sql SELECT * FROM bookings", store_history=False)
+    assert ended and all(ended)
+    assert isinstance(result.error_in_exec, DatabaseUnavailableError)
+    assert "the connection to the database was lost" in str(result.error_in_exec)
+    monkeypatch.setattr(Assembler, "add", real_add)
+    assert len(run(shell, "%sql SELECT * FROM bookings")) == BOOKINGS
 
 
 def test_a_statement_refused_while_its_rows_stream_shows_postgresql_message_once(
     shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run(shell, "%sql SELECT * FROM bookings")  # connections kept: a refusal is still not retried
-    reads: list[Sequence[str]] = []
-    real_read = CopyReader._frame
-
-    def counted(self: CopyReader, snapshot: str, sqls: Sequence[str], *args: Any) -> Any:
-        reads.append(sqls)
-        return real_read(self, snapshot, sqls, *args)
-
-    monkeypatch.setattr(CopyReader, "_frame", counted)
+    reads = _copied(monkeypatch)
     result = shell.run_cell("%sql SELECT 1 / (id - 20000) AS x FROM bookings", store_history=False)
     assert isinstance(result.error_in_exec, QueryError)
     assert str(result.error_in_exec) == "division by zero"

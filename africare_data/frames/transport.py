@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
 
-import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Enum
 from sqlalchemy.dialects import postgresql
@@ -41,10 +40,8 @@ __all__ = [
     "Db",
     "adbc_connect",
     "adbc_fetch",
-    "adbc_read",
     "connection_of",
     "copy_columns",
-    "copy_frame",
     "fast_path_snapshot",
     "libpq_uri",
     "literal_sql",
@@ -220,16 +217,17 @@ def adbc_connect(uri: str) -> AdbcConnection:
 
 
 def adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
-    """:func:`adbc_read` on a connection opened for this read and closed after it."""
-    with adbc_connect(uri) as connection:
-        yield from adbc_read(connection, snapshot, sql)
-
-
-def adbc_read(connection: AdbcConnection, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
     """Stream ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot,
-    one record batch at a time, after an empty batch with the result's schema. A read that
-    fails leaves ``connection`` inside its transaction: close it."""
-    with connection.cursor() as cursor:
+    one record batch at a time, after an empty batch with the result's schema, on a connection
+    opened for this read and closed after it.
+
+    The pinned driver (see ``pyproject.toml``) aborts the whole process when a statement is sent
+    on a connection the server has already closed, whereas a connection lost during a read
+    raises an error like any other. So every statement goes right after the connection opens,
+    none is kept for a later read, and the read-only transaction ends with the connection
+    instead of a ``COMMIT``, which would be sent after the rows, when the server may be gone.
+    """
+    with adbc_connect(uri) as connection, connection.cursor() as cursor:
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         cursor.adbc_statement.set_options(**{_ADBC_BATCH_OPTION: str(_ADBC_BATCH_BYTES)})
@@ -238,15 +236,6 @@ def adbc_read(connection: AdbcConnection, snapshot: str, sql: str) -> Iterator[p
             # An empty batch first: its schema types the columns of an empty result too.
             yield pa.RecordBatch.from_pylist([], schema=reader.schema)
             yield from reader
-        cursor.execute("COMMIT")
-
-
-def copy_frame(
-    uri: str, snapshot: str, sql: str, columns: Sequence[Column], tz: str, planned: int
-) -> pd.DataFrame:
-    """The frame of ``sql`` on the ``COPY`` path: each batch goes into the final arrays as it
-    arrives and is released before the next one is read."""
-    return pd.DataFrame(copy_columns(uri, snapshot, [sql], columns, tz, planned), copy=False)
 
 
 def copy_columns(
@@ -259,27 +248,34 @@ def copy_columns(
     sort_by: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The columns (by name, ready for a frame) of the rows of every statement of ``sqls``
-    (parts of one result), read by one ``COPY`` stream each, in parallel, sorted by
-    ``sort_by``.
+    (parts of one result), read by one ``COPY`` stream each, in parallel, on connections opened
+    for the read: sorted by ``sort_by``, or without it in the order of ``sqls``.
 
-    Every stream writes its batches into one :class:`~.assembly.Assembler` as they arrive
-    (in whatever order, the sort comes after) and releases each before reading the next; the
-    driver parses outside the GIL, so the streams use as many cores as the server does.
+    The streams write their batches as they arrive, into one shared
+    :class:`~.assembly.Assembler` when the rows are sorted afterwards, else into one per part,
+    joined in order at the end, and release each batch before reading the next; the driver
+    parses outside the GIL, so the streams use as many cores as the server does.
     """
-    assembler = Assembler(columns, capacity=planned + planned // 8 + 1024)
+    capacity = planned + planned // 8 + 1024  # untouched pages cost no memory
+    shared = bool(sort_by) or len(sqls) == 1
+    parts = [Assembler(columns, capacity) for _ in range(1 if shared else len(sqls))]
 
-    def read(sql: str) -> None:
-        for batch in adbc_fetch(uri, snapshot, sql):
+    def read(index: int) -> None:
+        assembler = parts[0 if shared else index]
+        for batch in adbc_fetch(uri, snapshot, sqls[index]):
             assembler.add(batch)
             del batch
 
     if len(sqls) == 1:
-        read(sqls[0])
+        read(0)
     else:
         with ThreadPoolExecutor(len(sqls), thread_name_prefix="africare-copy") as pool:
-            list(pool.map(read, sqls))
+            list(pool.map(read, range(len(sqls))))
+    for part in parts[1:]:
+        parts[0].extend(part)
+    del parts[1:]
     pa.default_memory_pool().release_unused()  # the batches' memory, before the sort needs more
-    return assembler.columns(tz, sort_by)
+    return parts[0].columns(tz, sort_by)
 
 
 async def table_pages(connection: AsyncConnection, table: str) -> int:

@@ -1,9 +1,9 @@
-"""The ``COPY`` path of ``%sql``: large results read by ADBC on connections kept open between
-cells, a plain scan of one table by several streams at once.
+"""The ``COPY`` path of ``%sql``: large results read by ADBC, a plain scan of one table by
+several streams at once.
 
-Opening an ADBC connection costs tens of milliseconds (the driver reads the server's type
-catalogue), a tenth of a million-row read, so the connections stay open for the next cell; each
-read still imports the snapshot the caller exported (see :mod:`africare_data.frames.transport`).
+Each read opens its streams' connections and closes them after it (see
+:func:`africare_data.frames.transport.adbc_fetch`), and imports the snapshot the caller exported,
+so it sees exactly what the caller's connection sees.
 
 A statement that only reads the columns of one table (``SELECT <expressions> FROM <table>``,
 which the planner runs as one sequential scan and nothing else) is split into ranges of the
@@ -17,9 +17,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import adbc_driver_manager
 import pandas as pd
@@ -27,17 +26,14 @@ import pyarrow as pa
 
 from africare_data.errors import AfricareDataError, DatabaseUnavailableError, QueryError
 from africare_data.frames import transport
-from africare_data.frames.assembly import Assembler
 from africare_data.frames.dtypes import Column
 from africare_data.frames.reading import ROWS_PER_STREAM
 
-if TYPE_CHECKING:
-    from adbc_driver_manager.dbapi import Connection as AdbcConnection
+__all__ = ["ScanSplit", "read_parts", "scan_split", "streams_for"]
 
-__all__ = ["CopyReader", "ScanSplit", "scan_split", "streams_for"]
-
-# How a read fails: the driver's errors, and OSError from the stream of rows (Arrow's I/O error).
-_READ_ERRORS: Final = (adbc_driver_manager.Error, OSError)
+# How a read fails: the driver's errors, and from the stream of rows Arrow's (ArrowInvalid with
+# PostgreSQL's message, or an I/O error, an OSError, when the connection broke).
+_READ_ERRORS: Final = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 _SERVER_ERROR: Final = "ERROR:"
 _CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 _NAME: Final = r"[a-z_][a-z0-9_$]*"
@@ -110,82 +106,22 @@ def streams_for(planned: int) -> int:
     return max(1, min(_CORES, planned // ROWS_PER_STREAM))
 
 
-class CopyReader:
-    """Reads statements by binary ``COPY`` on ADBC connections kept open between reads."""
+def read_parts(
+    uri: str, snapshot: str, sqls: Sequence[str], columns: Sequence[Column], planned: int
+) -> pd.DataFrame:
+    """The frame of the rows of ``sqls`` (parts of one result, in order), one stream each,
+    inside ``snapshot`` on the database of ``uri``.
 
-    def __init__(self) -> None:
-        self._uri = ""
-        self._idle: list[AdbcConnection] = []
-
-    def close(self) -> None:
-        """Close the connections; the next read opens new ones."""
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
-
-    def frame(
-        self,
-        uri: str,
-        snapshot: str,
-        sqls: Sequence[str],
-        columns: Sequence[Column],
-        planned: int,
-    ) -> pd.DataFrame:
-        """The frame of the rows of ``sqls`` (parts of one result, in order), one stream each,
-        inside ``snapshot`` on the database of ``uri``.
-
-        A read that lost a connection kept from an earlier read runs once more on new ones (the
-        server may have closed it since); connections that failed are closed. Raises
-        :class:`QueryError` with PostgreSQL's message when it refuses the statement.
-        """
-        if uri != self._uri:
-            self.close()
-            self._uri = uri
-        kept = len(self._idle)
-        try:
-            return self._frame(snapshot, sqls, columns, planned)
-        except _READ_ERRORS as error:
-            if not (kept and _lost(error)):
-                raise _toolkit_error(error) from error
-        try:
-            return self._frame(snapshot, sqls, columns, planned)
-        except _READ_ERRORS as error:
-            raise _toolkit_error(error) from error
-
-    def _frame(
-        self, snapshot: str, sqls: Sequence[str], columns: Sequence[Column], planned: int
-    ) -> pd.DataFrame:
-        capacity = planned + planned // 8 + 1024  # untouched pages cost no memory
-        parts = [Assembler(columns, capacity) for _ in sqls]
-        connections = [self._idle.pop() if self._idle else None for _ in sqls]
-
-        def read(part: int) -> None:
-            connection = connections[part]
-            if connection is None:  # opened by the stream itself: the streams connect at once
-                connection = connections[part] = transport.adbc_connect(self._uri)
-            # A new line: ADBC wraps the statement in COPY (...), a trailing comment with it.
-            for batch in transport.adbc_read(connection, snapshot, sqls[part] + "\n"):
-                parts[part].add(batch)
-                del batch
-
-        try:
-            if len(sqls) == 1:
-                read(0)
-            else:
-                with ThreadPoolExecutor(len(sqls), thread_name_prefix="africare-sql") as pool:
-                    list(pool.map(read, range(len(sqls))))
-        except BaseException:
-            self.close()
-            for connection in connections:
-                if connection is not None:
-                    connection.close()
-            raise
-        self._idle += [connection for connection in connections if connection is not None]
-        for part in parts[1:]:
-            parts[0].extend(part)
-        del parts[1:]
-        pa.default_memory_pool().release_unused()
-        return parts[0].frame("UTC")
+    Raises :class:`QueryError` with PostgreSQL's message when it refuses the statement, and
+    :class:`DatabaseUnavailableError` when a connection is lost during the read.
+    """
+    # A new line after each statement: ADBC wraps it in COPY (...), a trailing comment with it.
+    statements = [sql + "\n" for sql in sqls]
+    try:
+        data = transport.copy_columns(uri, snapshot, statements, columns, "UTC", planned)
+    except _READ_ERRORS as error:
+        raise _toolkit_error(error) from error
+    return pd.DataFrame(data, copy=False)
 
 
 def _lost(error: Exception) -> bool:

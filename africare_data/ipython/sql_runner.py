@@ -9,8 +9,8 @@ depends on the result's size, as in ``frames``:
   statement with ``:name`` parameters, run on the psycopg connection: about the driver's own time;
 * large results stream through ``frames``' binary ``COPY`` transport (ADBC into Arrow record
   batches written straight into the frame's columns), inside a snapshot exported by the psycopg
-  connection, so they see exactly what a query on it would; the ADBC connections stay open
-  between cells, and a plain scan of one table is read by several streams (:mod:`.sql_copy`).
+  connection, so they see exactly what a query on it would; a plain scan of one table is read by
+  several streams (:mod:`.sql_copy`).
 
 Column dtypes come from the result's PostgreSQL column types (``frames.result_types``), so an empty
 result keeps its dtypes.
@@ -36,7 +36,8 @@ from africare_data.frames.conversion import rows_to_arrays, to_pandas
 from africare_data.frames.reading import FAST_PATH_MIN_ROWS
 from africare_data.frames.result_types import ResultTypes
 from africare_data.frames.row_frames import SMALL_FRAME_MAX_ROWS, small_frame
-from africare_data.ipython.sql_copy import CopyReader, scan_split, streams_for
+from africare_data.ipython import sql_copy
+from africare_data.ipython.sql_copy import scan_split, streams_for
 from africare_data.ipython.sql_params import BoundSql
 
 __all__ = ["SqlRunner"]
@@ -60,7 +61,6 @@ class SqlRunner:
         self._connection: _Connection | None = None
         self._conninfo = ""
         self._types: ResultTypes | None = None
-        self._copies = CopyReader()
 
     def use(self, engine: AsyncEngine | None) -> None:
         """Run the next statements on ``engine``'s database (``None``: the toolkit's engine)."""
@@ -68,8 +68,7 @@ class SqlRunner:
         self._engine = engine
 
     def close(self) -> None:
-        """Close the connections; the next statement opens new ones."""
-        self._copies.close()
+        """Close the connection; the next statement opens a new one."""
         if self._connection is not None:
             self._connection.close()
         self._connection = None
@@ -148,7 +147,7 @@ class SqlRunner:
             if any(column.kind == "other" for column in columns):
                 return None
             sqls = [sql] if split is None else split.parts(int(row[1]), streams)
-            return self._copies.frame(self._conninfo, snapshot, sqls, columns, planned)
+            return sql_copy.read_parts(self._conninfo, snapshot, sqls, columns, planned)
 
     def _column_types(self) -> ResultTypes:
         assert self._types is not None  # set with the connection
