@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import pandas as pd
@@ -66,15 +66,18 @@ async def read_columns(
     *,
     tz: str = "UTC",
     method: Method = "auto",
+    parameters: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The columns of :func:`read_frame`'s frame by name, for callers that add columns of
-    their own before making it (a frame's new column would be a copy)."""
+    their own before making it (a frame's new column would be a copy). ``parameters`` holds
+    the values of the statement's named parameters (``bindparam(name)`` without a value), for a
+    statement built once and run with other values each time."""
     tz = arguments.time_zone(tz)
     method = arguments.method(method)
     columns = columns_of(stmt)
     connection = await transport.connection_of(db)
     if method != "session":
-        sql = transport.literal_sql(stmt)
+        sql = transport.literal_sql(stmt if parameters is None else stmt.params(parameters))
         planned = 0 if sql is None else await transport.planned_rows(connection, sql)
         if sql is not None and (method == "copy" or planned >= FAST_PATH_MIN_ROWS):
             snapshot = await transport.fast_path_snapshot(connection)
@@ -82,7 +85,8 @@ async def read_columns(
                 return await asyncio.to_thread(
                     transport.copy_columns, *snapshot, [sql], columns, tz, planned
                 )
-    return _columns(await transport.session_rows(connection, stmt, columns), columns, tz)
+    rows = await transport.session_rows(connection, stmt, columns, parameters)
+    return _columns(rows, columns, tz)
 
 
 async def read_sorted(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -89,8 +90,9 @@ def _values(values: list[Any], column: Column, tz: str) -> Any:
         return aware if tz == "UTC" else aware.tz_convert(tz)
     if kind == "enum":
         codes = _codes(column.categories)
-        found = np.fromiter((codes.get(value, -1) for value in values), np.int64, size)
-        return pd.Categorical.from_codes(found, dtype=_categorical(column.categories))
+        found = np.fromiter(map(codes.get, values, itertools.repeat(-1, size)), np.int64, size)
+        dtype = _categorical(column.categories)
+        return pd.Categorical.from_codes(found, dtype=dtype, validate=False)  # -1 or a code
     if kind == "string":
         try:  # through Arrow: a third of the time of pandas' own conversion
             return pd.array(pa.array(values, pa.large_string()), dtype=STRING_DTYPE)

@@ -8,7 +8,7 @@ cache key, so the SQL is compiled once and each call only fills in its own value
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from sqlalchemy.engine import Dialect
@@ -24,9 +24,12 @@ _MAX_ENTRIES: Final = 256
 _cache: dict[tuple[Dialect, Any], SQLCompiler] = {}
 
 
-def driver_query(stmt: AnySelect, dialect: Dialect) -> tuple[str, list[Any]]:
+def driver_query(
+    stmt: AnySelect, dialect: Dialect, parameters: Mapping[str, Any] | None = None
+) -> tuple[str, list[Any]]:
     """The SQL of ``stmt`` for ``dialect`` with positional parameters, and their values
-    converted by the types' bind processors, ready for the driver."""
+    (``parameters`` for its named bind parameters, which take no value of their own) converted
+    by the types' bind processors, ready for the driver."""
     key = stmt._generate_cache_key()
     compiled = None if key is None else _cache.get((dialect, key.key))
     if compiled is None or key is None:
@@ -36,9 +39,9 @@ def driver_query(stmt: AnySelect, dialect: Dialect) -> tuple[str, list[Any]]:
             if len(_cache) >= _MAX_ENTRIES:
                 del _cache[next(iter(_cache))]
             _cache[(dialect, key.key)] = compiled
-        params = compiled.construct_params()
+        params = compiled.construct_params(parameters)
     else:
-        params = compiled.construct_params(extracted_parameters=key.bindparams) or {}
+        params = compiled.construct_params(parameters, extracted_parameters=key.bindparams) or {}
     processors: dict[str, Callable[[Any], Any]] = getattr(compiled, "_bind_processors", {})
     names = compiled.positiontup or []
     values = [

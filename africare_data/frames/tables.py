@@ -6,14 +6,17 @@ stable, and keeps its columns and dtypes when empty.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import functools
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, false, func, or_, select
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import TypeEngine
 
 from africare_data.frames import arguments
 from africare_data.frames.arguments import BookingFilters
@@ -43,18 +46,7 @@ _HALF_MINUTE: Final = _MINUTE // 2
 
 def booking_conditions(filters: BookingFilters) -> list[ColumnElement[bool]]:
     """The ``WHERE`` conditions of the bookings frames and analytics (empty: every booking)."""
-    conditions: list[ColumnElement[bool]] = []
-    if filters.practitioner_id is not None:
-        conditions.append(Booking.practitioner_id == filters.practitioner_id)
-    if filters.patient_id is not None:
-        conditions.append(Booking.patient_id == filters.patient_id)
-    if filters.statuses is not None:
-        conditions.append(Booking.status.in_(filters.statuses))
-    if filters.start is not None:
-        conditions.append(Booking.start_time >= filters.start)
-    if filters.end is not None:
-        conditions.append(Booking.start_time < filters.end)
-    return conditions
+    return _conditions(_filter_shape(filters), _filter_values(filters))
 
 
 def bookings_select(filters: BookingFilters | None = None) -> AnySelect:
@@ -62,6 +54,65 @@ def bookings_select(filters: BookingFilters | None = None) -> AnySelect:
     return select(*Booking.__table__.columns).where(
         *booking_conditions(filters or BookingFilters())
     )
+
+
+_FilterShape = tuple[bool, bool, tuple[BookingStatus, ...] | None, bool, bool]
+
+
+def _filter_shape(filters: BookingFilters) -> _FilterShape:
+    """Which filters are set (the statuses themselves, being few): what the statement's SQL
+    depends on, as opposed to the values it runs with."""
+    return (
+        filters.practitioner_id is not None,
+        filters.patient_id is not None,
+        filters.statuses,
+        filters.start is not None,
+        filters.end is not None,
+    )
+
+
+def _filter_values(filters: BookingFilters) -> dict[str, Any]:
+    """The values of the named parameters of :func:`_conditions`."""
+    return {
+        "practitioner_id": filters.practitioner_id,
+        "patient_id": filters.patient_id,
+        "start": filters.start,
+        "end": filters.end,
+    }
+
+
+def _conditions(shape: _FilterShape, values: Mapping[str, Any] | None) -> list[ColumnElement[bool]]:
+    """The conditions of one :func:`_filter_shape`, with ``values`` (see :func:`_filter_values`)
+    or, without them, a named parameter for each value, to be given when the statement runs."""
+    practitioner, patient, statuses, start, end = shape
+    bookings = Booking.__table__.c
+
+    def value(name: str, sql_type: TypeEngine[Any]) -> BindParameter[Any]:
+        if values is None:
+            return bindparam(name, type_=sql_type)
+        return bindparam(name, values[name], type_=sql_type, unique=True)
+
+    conditions: list[ColumnElement[bool]] = []
+    if practitioner:
+        conditions.append(bookings.practitioner_id == value("practitioner_id", Integer()))
+    if patient:
+        conditions.append(bookings.patient_id == value("patient_id", Integer()))
+    if statuses is not None:  # no IN: its list is expanded into the SQL for its values
+        conditions.append(or_(false(), *(bookings.status == status for status in statuses)))
+    if start:
+        conditions.append(bookings.start_time >= value("start", bookings.start_time.type))
+    if end:
+        conditions.append(bookings.start_time < value("end", bookings.start_time.type))
+    return conditions
+
+
+@functools.cache
+def _agenda_select(shape: _FilterShape) -> AnySelect:
+    """An agenda's ordered statement for one :func:`_filter_shape`, run with the values of
+    :func:`_filter_values`: built once, so neither the statement nor its cache key is computed
+    for each agenda (a tenth of its time)."""
+    conditions = _conditions(shape, None)
+    return select(*Booking.__table__.columns).where(*conditions).order_by(*_ORDER_BY)
 
 
 def with_duration(frame: pd.DataFrame) -> pd.DataFrame:
@@ -109,12 +160,13 @@ async def bookings_frame(
     the session's connection (small); the whole table goes through ``COPY``.
     """
     filters = arguments.booking_filters(practitioner_id, patient_id, status, start, end)
-    stmt = bookings_select(filters)
     if filters.practitioner_id is None and filters.patient_id is None:
+        stmt = bookings_select(filters)
         columns = await read_sorted(db, stmt, Booking.__tablename__, _ORDER_BY, tz=tz)
     else:
-        agenda = stmt.order_by(*_ORDER_BY)
-        columns = await read_columns(db, agenda, tz=tz, method="session")
+        agenda = _agenda_select(_filter_shape(filters))
+        parameters = _filter_values(filters)
+        columns = await read_columns(db, agenda, tz=tz, method="session", parameters=parameters)
     columns["duration_minutes"] = duration_minutes(columns["start_time"], columns["end_time"])
     return pd.DataFrame(columns, copy=False)
 

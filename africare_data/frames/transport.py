@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -93,10 +93,14 @@ async def _driver(connection: AsyncConnection) -> Any:
 
 
 async def session_rows(
-    connection: AsyncConnection, stmt: AnySelect, columns: Sequence[Column]
+    connection: AsyncConnection,
+    stmt: AnySelect,
+    columns: Sequence[Column],
+    parameters: Mapping[str, Any] | None = None,
 ) -> Sequence[Sequence[Any]]:
-    """The rows of ``stmt`` on the session's own connection; run by asyncpg, their aware
-    timestamps are integer microseconds since 1970 (UTC).
+    """The rows of ``stmt`` (``parameters``: the values of its named bind parameters) on the
+    session's own connection; run by asyncpg, their aware timestamps are integer microseconds
+    since 1970 (UTC).
 
     When every column has a plain type, asyncpg runs the statement's SQL (compiled once per
     shape, see :mod:`.statements`) directly, its prepared-statement cache included: half the
@@ -105,12 +109,12 @@ async def session_rows(
     """
     driver = await _driver(connection)
     if connection.dialect.driver != "asyncpg" or any(c.kind == "other" for c in columns):
-        return (await connection.execute(stmt)).all()
+        return (await connection.execute(stmt, parameters)).all()
     if not driver.is_in_transaction():
         # SQLAlchemy opens the session's transaction on the server with its first statement;
         # without this, the query would run outside it (another snapshot).
         await connection.exec_driver_sql("SELECT 1")
-    sql, arguments = driver_query(stmt, connection.dialect)
+    sql, arguments = driver_query(stmt, connection.dialect, parameters)
     records: Sequence[Sequence[Any]] = await driver.fetch(
         _micros_for_timestamps(sql, columns), *arguments
     )
