@@ -76,8 +76,8 @@ async def get_practitioner_booking_records(
     agenda = agenda_filter(practitioner_id, start, end, status)
     if agenda is None:
         return []
-    conditions, parameters = agenda
-    query = select(*_BOOKINGS).where(*conditions).order_by(_BOOKINGS.start_time, _BOOKINGS.id)
+    parameters = agenda[1]
+    query = _agenda_query(*(parameters[name] is not None for name in ("start", "end", "status")))
     return _RECORDS.validate_python(await _run(engine, query, parameters, commit=False))
 
 
@@ -110,6 +110,14 @@ def _agenda_conditions(start: bool, end: bool, status: bool) -> tuple[ColumnElem
     if status:
         conditions.append(_BOOKINGS.status == bindparam("status", type_=_BOOKINGS.status.type))
     return tuple(conditions)
+
+
+@functools.cache
+def _agenda_query(start: bool, end: bool, status: bool) -> Executable:
+    """The agenda's ordered statement with the filters asked for, built once for each
+    combination: neither the statement nor its compiled-cache key is computed per request."""
+    conditions = _agenda_conditions(start, end, status)
+    return select(*_BOOKINGS).where(*conditions).order_by(_BOOKINGS.start_time, _BOOKINGS.id)
 
 
 async def _run(
