@@ -117,6 +117,32 @@ async def test_bookings_frame_filters_combine(booked: AsyncSession) -> None:
     assert dtypes_of(empty) == BOOKING_DTYPES
 
 
+async def test_an_agenda_runs_again_with_other_values_of_the_same_filters(
+    booked: AsyncSession,
+) -> None:
+    # One statement per combination of filters, run with each call's values: none may stick.
+    monday = {"start": MONDAY, "end": MONDAY + timedelta(days=1)}
+    first = await bookings_frame(booked, practitioner_id=1, status="confirmed", **monday)
+    second = await bookings_frame(booked, practitioner_id=2, status="confirmed", **monday)
+    third = await bookings_frame(booked, practitioner_id=1, status="confirmed", **monday)
+    assert list(first["patient_id"]) == [10]
+    assert list(second["patient_id"]) == [12]
+    pd.testing.assert_frame_equal(third, first)
+    whole_week = await bookings_frame(
+        booked, practitioner_id=2, start=MONDAY, end=MONDAY + timedelta(weeks=1)
+    )
+    assert list(whole_week["patient_id"]) == [12, 10]
+    by_patient = await bookings_frame(
+        booked, patient_id=10, status=["cancelled", "confirmed", "cancelled"], end=MONDAY
+    )
+    assert by_patient.empty
+    by_patient = await bookings_frame(booked, patient_id=10, status=["cancelled", "confirmed"])
+    assert list(by_patient["status"]) == ["confirmed", "cancelled", "confirmed"]
+    nothing = await bookings_frame(booked, practitioner_id=1, status=[])
+    assert nothing.empty
+    assert dtypes_of(nothing) == BOOKING_DTYPES
+
+
 async def test_naive_filter_datetimes_are_refused(session: AsyncSession) -> None:
     with pytest.raises(ValueError, match="timezone info"):
         await bookings_frame(session, start=datetime(2026, 3, 2))

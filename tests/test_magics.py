@@ -248,10 +248,15 @@ def test_a_connection_lost_while_the_rows_stream_is_a_clear_error_and_the_next_r
     real_add = Assembler.add
     ended: list[bool] = []
     once = threading.Lock()
+    both_copying = threading.Barrier(2, timeout=30)
+    waited: set[int] = set()
 
     def add_then_end_the_streams(self: Assembler, batch: pa.RecordBatch) -> None:
-        with once:  # the streams add at once: one of them ends them all
-            if not ended:  # every stream's backend, once its COPY has started
+        if threading.get_ident() not in waited:  # a stream's first batch: its COPY has started
+            waited.add(threading.get_ident())
+            both_copying.wait()
+        with once:  # the streams add at once: one of them ends them both
+            if not ended:
                 with psycopg.connect(magics.runner._conninfo, autocommit=True) as other:
                     ended.extend(
                         row[0]
@@ -266,11 +271,23 @@ def test_a_connection_lost_while_the_rows_stream_is_a_clear_error_and_the_next_r
     monkeypatch.setattr(Assembler, "add", add_then_end_the_streams)
     monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 2)
     result = shell.run_cell("%sql SELECT * FROM bookings", store_history=False)
-    assert ended and all(ended)
+    assert ended == [True, True]
     assert isinstance(result.error_in_exec, DatabaseUnavailableError)
     assert "the connection to the database was lost" in str(result.error_in_exec)
     monkeypatch.setattr(Assembler, "add", real_add)
     assert len(run(shell, "%sql SELECT * FROM bookings")) == BOOKINGS
+
+
+def test_an_arrow_error_building_the_frame_is_not_taken_for_a_lost_connection(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Assembler, batch: pa.RecordBatch) -> None:
+        raise pa.ArrowInvalid("a value this column cannot hold")
+
+    monkeypatch.setattr(Assembler, "add", refuse)
+    result = shell.run_cell("%sql SELECT * FROM bookings", store_history=False)
+    assert isinstance(result.error_in_exec, pa.ArrowInvalid)
+    assert str(result.error_in_exec) == "a value this column cannot hold"
 
 
 def test_a_statement_refused_while_its_rows_stream_shows_postgresql_message_once(

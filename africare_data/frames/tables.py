@@ -62,10 +62,11 @@ _FilterShape = tuple[bool, bool, tuple[BookingStatus, ...] | None, bool, bool]
 def _filter_shape(filters: BookingFilters) -> _FilterShape:
     """Which filters are set (the statuses themselves, being few): what the statement's SQL
     depends on, as opposed to the values it runs with."""
+    statuses = None if filters.statuses is None else tuple(sorted(set(filters.statuses)))
     return (
         filters.practitioner_id is not None,
         filters.patient_id is not None,
-        filters.statuses,
+        statuses,  # in one order, once each: the same statuses share one statement
         filters.start is not None,
         filters.end is not None,
     )

@@ -12,9 +12,10 @@ on the session's connection.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -220,7 +221,7 @@ def adbc_connect(uri: str) -> AdbcConnection:
     return connection
 
 
-def adbc_fetch(uri: str, snapshot: str, sql: str) -> Iterator[pa.RecordBatch]:
+def adbc_fetch(uri: str, snapshot: str, sql: str) -> Generator[pa.RecordBatch, None, None]:
     """Stream ``sql`` through ADBC (binary ``COPY`` into Arrow) inside the exported snapshot,
     one record batch at a time, after an empty batch with the result's schema, on a connection
     opened for this read and closed after it.
@@ -266,9 +267,10 @@ def copy_columns(
 
     def read(index: int) -> None:
         assembler = parts[0 if shared else index]
-        for batch in adbc_fetch(uri, snapshot, sqls[index]):
-            assembler.add(batch)
-            del batch
+        with contextlib.closing(adbc_fetch(uri, snapshot, sqls[index])) as batches:
+            for batch in batches:  # closing: the connection closes even if a batch is refused
+                assembler.add(batch)
+                del batch
 
     if len(sqls) == 1:
         read(0)

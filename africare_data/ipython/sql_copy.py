@@ -31,9 +31,10 @@ from africare_data.frames.reading import ROWS_PER_STREAM
 
 __all__ = ["ScanSplit", "read_parts", "scan_split", "streams_for"]
 
-# How a read fails: the driver's errors, and from the stream of rows Arrow's (ArrowInvalid with
-# PostgreSQL's message, or an I/O error, an OSError, when the connection broke).
-_READ_ERRORS: Final = (adbc_driver_manager.Error, pa.ArrowException, OSError)
+# How a read fails: the driver's errors, and from the stream of rows Arrow's: an OSError when the
+# connection broke, an ArrowInvalid carrying libpq's message (see _from_the_read).
+_READ_ERRORS: Final = (adbc_driver_manager.Error, OSError, pa.ArrowInvalid)
+_LIBPQ: Final = "[libpq]"
 _SERVER_ERROR: Final = "ERROR:"
 _CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 _NAME: Final = r"[a-z_][a-z0-9_$]*"
@@ -120,8 +121,16 @@ def read_parts(
     try:
         data = transport.copy_columns(uri, snapshot, statements, columns, "UTC", planned)
     except _READ_ERRORS as error:
+        if not _from_the_read(error):
+            raise
         raise _toolkit_error(error) from error
     return pd.DataFrame(data, copy=False)
+
+
+def _from_the_read(error: Exception) -> bool:
+    """Whether ``error`` came from the connection or the server, not from building the frame
+    (Arrow raises ArrowInvalid for both: the driver's start with libpq's name)."""
+    return not isinstance(error, pa.ArrowInvalid) or str(error).startswith(_LIBPQ)
 
 
 def _lost(error: Exception) -> bool:
