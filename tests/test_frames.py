@@ -13,6 +13,7 @@ from sqlalchemy import Integer, Numeric, cast, extract, func, insert, literal, s
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from africare_data.errors import QueryError
 from africare_data.frames import (
     STATUS_DTYPE,
     bookings_frame,
@@ -319,6 +320,17 @@ async def committed(committed_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]
         await add_fixture(db)
         await db.commit()
     yield committed_engine
+
+
+async def test_a_copy_read_the_server_refuses_raises_its_message_as_a_query_error(
+    committed: AsyncEngine, copy_calls: list[str]
+) -> None:
+    stmt = select((Booking.id / (Booking.id - Booking.id)).label("x"))
+    async with AsyncSession(committed) as db:
+        with pytest.raises(QueryError) as refused:
+            await read_frame(db, stmt, method="copy")
+    assert str(refused.value) == "division by zero"
+    assert len(copy_calls) == 1
 
 
 async def test_copy_fast_path_equals_the_session_path(

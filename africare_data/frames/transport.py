@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from africare_data.frames.assembly import Assembler
+from africare_data.frames.copy_errors import toolkit_error
 from africare_data.frames.dtypes import AnySelect, Column
 from africare_data.frames.statements import driver_query
 
@@ -259,7 +260,8 @@ def copy_columns(
     The streams write their batches as they arrive, into one shared
     :class:`~.assembly.Assembler` when the rows are sorted afterwards, else into one per part,
     joined in order at the end, and release each batch before reading the next; the driver
-    parses outside the GIL, so the streams use as many cores as the server does.
+    parses outside the GIL, so the streams use as many cores as the server does. A failed read
+    raises the toolkit's error (``QueryError``, ``DatabaseUnavailableError``: :mod:`.copy_errors`).
     """
     capacity = planned + planned // 8 + 1024  # untouched pages cost no memory
     shared = bool(sort_by) or len(sqls) == 1
@@ -272,11 +274,13 @@ def copy_columns(
                 assembler.add(batch)
                 del batch
 
-    if len(sqls) == 1:
-        read(0)
-    else:
+    try:
         with ThreadPoolExecutor(len(sqls), thread_name_prefix="africare-copy") as pool:
             list(pool.map(read, range(len(sqls))))
+    except Exception as error:
+        if (translated := toolkit_error(error)) is None:
+            raise
+        raise translated from error
     for part in parts[1:]:
         parts[0].extend(part)
     del parts[1:]

@@ -20,22 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import adbc_driver_manager
 import pandas as pd
-import pyarrow as pa
 
-from africare_data.errors import AfricareDataError, DatabaseUnavailableError, QueryError
 from africare_data.frames import transport
 from africare_data.frames.dtypes import Column
 from africare_data.frames.reading import ROWS_PER_STREAM
 
 __all__ = ["ScanSplit", "read_parts", "scan_split", "streams_for"]
 
-# How a read fails: the driver's errors, and from the stream of rows Arrow's: an OSError when the
-# connection broke, an ArrowInvalid carrying libpq's message (see _from_the_read).
-_READ_ERRORS: Final = (adbc_driver_manager.Error, OSError, pa.ArrowInvalid)
-_LIBPQ: Final = "[libpq]"
-_SERVER_ERROR: Final = "ERROR:"
 _CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 _NAME: Final = r"[a-z_][a-z0-9_$]*"
 # SELECT <expressions> FROM [schema.]table [[AS] alias], and nothing after it.
@@ -118,46 +110,5 @@ def read_parts(
     """
     # A new line after each statement: ADBC wraps it in COPY (...), a trailing comment with it.
     statements = [sql + "\n" for sql in sqls]
-    try:
-        data = transport.copy_columns(uri, snapshot, statements, columns, "UTC", planned)
-    except _READ_ERRORS as error:
-        if not _from_the_read(error):
-            raise
-        raise _toolkit_error(error) from error
+    data = transport.copy_columns(uri, snapshot, statements, columns, "UTC", planned)
     return pd.DataFrame(data, copy=False)
-
-
-def _from_the_read(error: Exception) -> bool:
-    """Whether ``error`` came from the connection or the server, not from building the frame
-    (Arrow raises ArrowInvalid for both: the driver's start with libpq's name)."""
-    return not isinstance(error, pa.ArrowInvalid) or str(error).startswith(_LIBPQ)
-
-
-def _lost(error: Exception) -> bool:
-    """Whether ``error`` is a lost connection rather than PostgreSQL refusing the statement:
-    no SQLSTATE (the server never answered), or, from the stream of rows, no ``ERROR:``."""
-    if isinstance(error, adbc_driver_manager.Error):
-        return error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))
-    return _SERVER_ERROR not in str(error)
-
-
-def _toolkit_error(error: Exception) -> AfricareDataError:
-    """The toolkit's error for a failed read: PostgreSQL's message (and hint), not the driver's."""
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
-    if _lost(error):
-        return DatabaseUnavailableError(
-            f"the connection to the database was lost while the rows were read ({first_line}): "
-            "check the server (africare-data db status)"
-        )
-    if not isinstance(error, adbc_driver_manager.Error):  # refused while the rows streamed
-        return QueryError(first_line.split(_SERVER_ERROR, 1)[1].strip())
-    fields = {_text(key): _text(value) for key, value in error.details}
-    lines = [fields.get("PG_DIAG_MESSAGE_PRIMARY") or first_line]
-    if "PG_DIAG_MESSAGE_HINT" in fields:
-        lines.append(f"HINT: {fields['PG_DIAG_MESSAGE_HINT']}")
-    return QueryError("\n".join(lines))
-
-
-def _text(value: str | bytes) -> str:
-    """A diagnostic field's name or value (bytes from the driver, though typed as text)."""
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
