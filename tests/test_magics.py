@@ -262,15 +262,17 @@ def test_a_connection_lost_while_the_rows_stream_is_a_clear_error_and_the_next_r
                         row[0]
                         for row in other.execute(
                             "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND state = 'active' "
-                            "AND backend_type = 'client backend' AND query LIKE 'COPY%%'"
+                            "WHERE pid <> pg_backend_pid() AND query LIKE %s",
+                            ("COPY (SELECT b.*, repeat(%",),  # this read's streams only
                         )
                     )
         real_add(self, batch)
 
     monkeypatch.setattr(Assembler, "add", add_then_end_the_streams)
     monkeypatch.setattr(sql_runner, "streams_for", lambda planned: 2)
-    result = shell.run_cell("%sql SELECT * FROM bookings", store_history=False)
+    # 25 MB in all: more than the sockets buffer, so each server is still sending when it ends.
+    padded = "%sql SELECT b.*, repeat('x', 1000) AS pad FROM bookings AS b"
+    result = shell.run_cell(padded, store_history=False)
     assert ended == [True, True]
     assert isinstance(result.error_in_exec, DatabaseUnavailableError)
     assert "the connection to the database was lost" in str(result.error_in_exec)
