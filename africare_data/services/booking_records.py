@@ -37,7 +37,13 @@ from africare_data.services import slots
 from africare_data.services._transaction import retrying
 from africare_data.services._validation import OPTIONAL_TIMESTAMP, checked, lookup_id
 
-__all__ = ["agenda_filter", "create_booking_record", "get_practitioner_booking_records"]
+__all__ = [
+    "AgendaShape",
+    "agenda_conditions",
+    "agenda_filter",
+    "create_booking_record",
+    "get_practitioner_booking_records",
+]
 
 _BOOKINGS = Booking.__table__.columns
 _RECORDS = TypeAdapter(list[BookingResponse])
@@ -76,30 +82,36 @@ async def get_practitioner_booking_records(
     agenda = agenda_filter(practitioner_id, start, end, status)
     if agenda is None:
         return []
-    parameters = agenda[1]
-    query = _agenda_query(*(parameters[name] is not None for name in ("start", "end", "status")))
+    shape, parameters = agenda
+    query = _agenda_query(*shape)
     return _RECORDS.validate_python(await _run(engine, query, parameters, commit=False))
+
+
+AgendaShape = tuple[bool, bool, bool]
+"""Which of an agenda's filters are set: ``start``, ``end``, ``status``."""
 
 
 def agenda_filter(
     practitioner_id: object, start: object, end: object, status: BookingStatus | None
-) -> tuple[tuple[ColumnElement[bool], ...], dict[str, Any]] | None:
-    """The ``WHERE`` conditions and parameters of a practitioner's agenda: the bookings
-    overlapping ``[start, end)``, of one ``status``; checked before any I/O. ``None`` when the id
-    can name no booking (nothing to read)."""
+) -> tuple[AgendaShape, dict[str, Any]] | None:
+    """The filters of a practitioner's agenda (the bookings overlapping ``[start, end)``, of one
+    ``status``), checked before any I/O: which are set (see :func:`agenda_conditions`) and the
+    parameters the conditions run with. ``None`` when the id can name no booking (nothing to
+    read)."""
     start = checked(OPTIONAL_TIMESTAMP, "start", start, InvalidBookingError)
     end = checked(OPTIONAL_TIMESTAMP, "end", end, InvalidBookingError)
     found_id = lookup_id("practitioner_id", practitioner_id)
     if found_id is None:
         return None
-    conditions = _agenda_conditions(start is not None, end is not None, status is not None)
-    return conditions, {"practitioner_id": found_id, "start": start, "end": end, "status": status}
+    shape = (start is not None, end is not None, status is not None)
+    return shape, {"practitioner_id": found_id, "start": start, "end": end, "status": status}
 
 
 @functools.cache
-def _agenda_conditions(start: bool, end: bool, status: bool) -> tuple[ColumnElement[bool], ...]:
-    """The agenda's conditions with the filters asked for, built once for each combination: a
-    statement built per request has its compiled-cache key computed per request too."""
+def agenda_conditions(start: bool, end: bool, status: bool) -> tuple[ColumnElement[bool], ...]:
+    """The agenda's ``WHERE`` conditions with the filters asked for, named parameters for their
+    values, built once for each combination: a statement built per request has its
+    compiled-cache key computed per request too."""
     conditions: list[ColumnElement[bool]] = [
         _BOOKINGS.practitioner_id == bindparam("practitioner_id", type_=Integer())
     ]
@@ -116,7 +128,7 @@ def _agenda_conditions(start: bool, end: bool, status: bool) -> tuple[ColumnElem
 def _agenda_query(start: bool, end: bool, status: bool) -> Executable:
     """The agenda's ordered statement with the filters asked for, built once for each
     combination: neither the statement nor its compiled-cache key is computed per request."""
-    conditions = _agenda_conditions(start, end, status)
+    conditions = agenda_conditions(start, end, status)
     return select(*_BOOKINGS).where(*conditions).order_by(_BOOKINGS.start_time, _BOOKINGS.id)
 
 

@@ -52,7 +52,7 @@ from africare_data.services._validation import (
     lookup_id,
     positive,
 )
-from africare_data.services.booking_records import agenda_filter
+from africare_data.services.booking_records import agenda_conditions, agenda_filter
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -174,10 +174,12 @@ class BookingService:
         agenda = agenda_filter(practitioner_id, start, end, wanted_status)
         if agenda is None:
             return []
-        conditions, parameters = agenda
+        shape, parameters = agenda
         async with reading(db):
             result = await db.execute(
-                select(Booking).where(*conditions).order_by(Booking.start_time, Booking.id),
+                select(Booking)
+                .where(*agenda_conditions(*shape))
+                .order_by(Booking.start_time, Booking.id),
                 parameters,
             )
             return result.scalars().all()
